@@ -1,0 +1,182 @@
+"""The P-CSCF: the UEs' first hop over UDP and TCP (TS 24.229 §5.2).
+
+* REGISTER: adds a Path (RFC 3327) naming this P-CSCF service, so terminating requests come
+  back through it, and forwards to the I-CSCF. On the 200 OK it keeps, in the shared store,
+  the user's Service-Route (RFC 3608) and P-Associated-URIs, and removes the AKA keys
+  (``ck``/``ik``) from 401 challenges before they reach the UE (TS 24.229 §5.2.2.1).
+* Originating initial requests: the UE must be registered; the P-CSCF asserts its identity
+  (P-Asserted-Identity, RFC 3325), pre-loads the Service-Route, Record-Routes, forwards.
+* Terminating requests (Route ``sip:term@pcscf``): Record-Route and forward to the contact.
+* In-dialog requests follow their Route set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from network_functions.protocols.ims import normalise_impu
+from network_functions.protocols.sip import NameAddr, SipParseError, SipResponse
+from network_functions.runtime.names import NameResolutionError
+from network_functions.runtime.sip import IncomingRequest
+from network_functions.runtime.sipnf import ServiceRef, SipNetworkFunction, SipNFConfig
+from network_functions.runtime.store import Store
+
+# The AKA keys the S-CSCF adds to its challenge for the P-CSCF only (TS 33.203 §7.1).
+_KEY_PARAMS = re.compile(r',\s*(?:ck|ik)="[^"]*"', re.IGNORECASE)
+
+
+class PcscfConfig(SipNFConfig):
+    icscf: ServiceRef
+    scscf: ServiceRef
+
+
+class Pcscf(SipNetworkFunction[PcscfConfig]):
+    config_model = PcscfConfig
+
+    def __init__(self, config: PcscfConfig, *, replica: str) -> None:
+        super().__init__(config, replica=replica)
+        self.state: Store | None = None
+        self.m_registrations = self.metrics.counter(
+            "pcscf_registrations_total", "REGISTER final responses relayed", ("code",)
+        )
+        self.m_sessions = self.metrics.counter(
+            "pcscf_sessions_total", "initial requests by leg and final code", ("leg", "code")
+        )
+
+    async def start(self) -> None:
+        self.state = await self.open_store()
+        await super().start()
+
+    @property
+    def kv(self) -> Store:
+        assert self.state is not None, "started"
+        return self.state
+
+    async def on_request(self, incoming: IncomingRequest) -> None:
+        req = incoming.request
+        if self.too_many_hops(incoming):
+            return
+        if req.method == "REGISTER":
+            await self.on_register(incoming)
+        elif req.to.tag or req.method in ("ACK", "CANCEL"):
+            if req.method == "CANCEL":
+                incoming.reply(481, "Call/Transaction Does Not Exist")
+                return
+            await self.route_in_dialog(incoming, record_route=False)
+        elif self._is_terminating(incoming):
+            await self.terminating(incoming)
+        else:
+            await self.originating(incoming)
+
+    def _is_terminating(self, incoming: IncomingRequest) -> bool:
+        routes = incoming.request.headers.get_all("Route")
+        if not routes:
+            return False
+        try:
+            uri = NameAddr.parse(routes[0]).uri
+        except SipParseError:
+            return False
+        return self.is_own(uri) and uri.user == "term"
+
+    # -- registration ----------------------------------------------------------------------
+    async def on_register(self, incoming: IncomingRequest) -> None:
+        req = incoming.request
+        fwd = self.forward_copy(req)
+        self.pop_own_routes(fwd)
+        fwd.headers.add("Path", f"<{self.own_uri('term')}>", first=True)
+        supported = fwd.headers.get("Supported") or ""
+        if "path" not in supported:
+            fwd.headers.add("Supported", "path")
+        if fwd.headers.get("P-Visited-Network-ID") is None:
+            fwd.headers.add("P-Visited-Network-ID", f'"{self.config.domain}"')
+        try:
+            target = await self.service_target(self.config.icscf.name, self.config.icscf.port)
+        except NameResolutionError as exc:
+            incoming.reply(500, f"Server Internal Error ({exc})"[:100])
+            return
+        aor = normalise_impu(str(req.to.uri))
+        response = await self.endpoint.proxy(incoming, fwd, target, rewrite=_strip_keys)
+        self.m_registrations.labels(str(response.status)).inc()
+        if response.status == 200:
+            await self._remember(aor, response)
+
+    async def _remember(self, aor: str, response: SipResponse) -> None:
+        contacts = response.headers.get_all("Contact")
+        identities = [normalise_impu(u) for u in response.headers.get_all("P-Associated-URI")]
+        if aor not in identities:
+            identities.insert(0, aor)
+        if not contacts:
+            for impu in identities:
+                await self.kv.delete(f"pcscf:reg:{impu}")
+            return
+        expires = 0
+        for value in contacts:
+            try:
+                expires = max(expires, int(NameAddr.parse(value).params.get("expires") or 0))
+            except (SipParseError, ValueError):
+                continue
+        record = json.dumps(
+            {
+                "service_route": response.headers.get_all("Service-Route"),
+                "identities": identities,
+            }
+        ).encode()
+        for impu in identities:
+            await self.kv.set(f"pcscf:reg:{impu}", record, ttl=max(expires, 1) + 30)
+
+    # -- sessions ----------------------------------------------------------------------------
+    async def originating(self, incoming: IncomingRequest) -> None:
+        req = incoming.request
+        preferred = req.headers.get("P-Preferred-Identity")
+        try:
+            identity = (
+                normalise_impu(preferred) if preferred else normalise_impu(str(req.from_.uri))
+            )
+        except SipParseError:
+            incoming.reply(400, "Malformed From header")
+            return
+        raw = await self.kv.get(f"pcscf:reg:{identity}")
+        if raw is None:
+            self.m_sessions.labels("orig", "403").inc()
+            incoming.reply(403, "Forbidden (not registered)")
+            return
+        record = json.loads(raw)
+        fwd = self.forward_copy(req)
+        self.pop_own_routes(fwd)
+        fwd.headers.remove("P-Preferred-Identity")
+        fwd.headers.set("P-Asserted-Identity", f"<{identity}>")
+        fwd.headers.remove("Route")
+        for hop in record["service_route"]:
+            fwd.headers.add("Route", hop)
+        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
+        try:
+            target = await self.next_hop(fwd)
+        except (NameResolutionError, SipParseError) as exc:
+            incoming.reply(500, f"Server Internal Error ({exc})"[:100])
+            return
+        response = await self.endpoint.proxy(incoming, fwd, target)
+        self.m_sessions.labels("orig", str(response.status)).inc()
+
+    async def terminating(self, incoming: IncomingRequest) -> None:
+        fwd = self.forward_copy(incoming.request)
+        self.pop_own_routes(fwd)
+        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
+        try:
+            target = await self.next_hop(fwd)
+        except (NameResolutionError, SipParseError) as exc:
+            incoming.reply(480, f"Temporarily Unavailable ({exc})"[:100])
+            return
+        response = await self.endpoint.proxy(incoming, fwd, target)
+        self.m_sessions.labels("term", str(response.status)).inc()
+
+
+def _strip_keys(response: SipResponse) -> None:
+    if response.status != 401:
+        return
+    values = response.headers.get_all("WWW-Authenticate")
+    if not values:
+        return
+    response.headers.remove("WWW-Authenticate")
+    for value in values:
+        response.headers.add("WWW-Authenticate", _KEY_PARAMS.sub("", value))

@@ -1,0 +1,653 @@
+"""SIP transport and transaction layer for NFs: sockets around the sans-IO SIP codec.
+
+One :class:`SipEndpoint` per NF replica:
+
+* a **service socket** per transport, bound to the NF's address and port with
+  SO_REUSEPORT, shared by every replica: the kernel spreads UDP flows and TCP connections
+  over the replicas (the local stand-in for a Kubernetes Service);
+* a small pool of **client UDP sockets** on ephemeral ports of this replica. Requests this
+  replica sends carry one of them in their Via sent-by (RFC 3261 §18.1.1), so responses come
+  back to the replica that holds the client transaction, and several source ports spread
+  the load over the next hop's replicas (ARCHITECTURE principle 6);
+* the RFC 3261 §17 transactions, driven by timers on the event loop.
+
+The NF gives a handler with ``on_request(IncomingRequest)`` (a coroutine function) and
+``on_stray_response(SipResponse)``; :meth:`SipEndpoint.proxy` implements a transaction-
+stateful proxy hop (RFC 3261 §16) on top of ``send_request``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from network_functions.protocols.sip import (
+    MAX_MESSAGE_SIZE,
+    CancelTimer,
+    ClientTransaction,
+    DeliverAck,
+    DeliverResponse,
+    SendMessage,
+    ServerTransaction,
+    SipError,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    StartTimer,
+    StreamParser,
+    Terminated,
+    Timeout,
+    client_key,
+    make_response,
+    new_branch,
+    parse_message,
+    server_key,
+)
+
+from .metrics import Registry
+
+log = logging.getLogger("nfv.sip")
+
+# Receive buffer for the UDP sockets: overload shows as kernel drops, so give bursts room.
+UDP_RCVBUF = 4 * 1024 * 1024
+# How many ephemeral client sockets a replica sends requests from (see module docstring).
+CLIENT_SOCKETS = 4
+# Idle TCP connections we opened are closed after this many seconds.
+TCP_IDLE_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a message goes: an IP (or name already resolved), a port and a transport."""
+
+    host: str
+    port: int
+    transport: str = "udp"
+
+
+class SipHandler(Protocol):
+    def on_request(self, incoming: IncomingRequest) -> Coroutine[Any, Any, None]: ...
+
+    def on_stray_response(self, response: SipResponse) -> None: ...
+
+
+class IncomingRequest:
+    """A request received by this replica, with the server transaction to answer on."""
+
+    __slots__ = ("_endpoint", "received_at", "request", "source", "txn")
+
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        request: SipRequest,
+        source: Target,
+        txn: ServerTransaction | None,
+    ) -> None:
+        self._endpoint = endpoint
+        self.request = request
+        self.source = source
+        self.txn = txn
+        self.received_at = time.monotonic()
+
+    def respond(self, response: SipResponse) -> None:
+        """Send a response on this request's server transaction (no-op for an ACK)."""
+        if self.txn is None:
+            return
+        self._endpoint._run_server(self.txn, self.source, self.txn.send_response(response))
+
+    def reply(self, status: int, reason: str | None = None, **kwargs: Any) -> SipResponse:
+        response = make_response(self.request, status, reason, **kwargs)
+        self.respond(response)
+        return response
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.endpoint._on_datagram(data, (str(addr[0]), int(addr[1])), self)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
+        self.endpoint.metrics_transport_errors.inc()
+
+
+class _TcpConnection(asyncio.Protocol):
+    def __init__(self, endpoint: SipEndpoint, *, outgoing: bool) -> None:
+        self.endpoint = endpoint
+        self.outgoing = outgoing
+        self.parser = StreamParser()
+        self.transport: asyncio.Transport | None = None
+        self.peer: tuple[str, int] = ("", 0)
+        self.last_used = time.monotonic()
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = (str(peer[0]), int(peer[1]))
+        self.endpoint._tcp[self.peer] = self
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_used = time.monotonic()
+        try:
+            messages = self.parser.feed(data)
+        except SipParseError as exc:
+            # RFC 3261 §18.3: a stream we cannot frame any more must be closed.
+            self.endpoint.metrics_parse_errors.inc()
+            log.info("closing SIP/TCP connection from %s:%s: %s", *self.peer, exc.reason)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        source = Target(self.peer[0], self.peer[1], "tcp")
+        for message in messages:
+            self.endpoint._on_message(message, source)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.endpoint._tcp.get(self.peer) is self:
+            del self.endpoint._tcp[self.peer]
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def write(self, data: bytes) -> None:
+        self.last_used = time.monotonic()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
+def _reuse_port_socket(kind: int, host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if kind == socket.SOCK_DGRAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class SipEndpoint:
+    """Sockets + transactions of one NF replica. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        advertise: str,
+        transports: tuple[str, ...] | list[str],
+        handler: SipHandler,
+        metrics: Registry,
+        t1: float = 0.5,
+        client_sockets: int = CLIENT_SOCKETS,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.advertise = advertise
+        self.transports = tuple(transports)
+        self.handler = handler
+        self.t1 = t1
+        self._n_client = client_sockets
+        self._server_udp: _UdpProtocol | None = None
+        self._client_udp: list[_UdpProtocol] = []
+        self._client_ports: list[int] = []
+        self._rr = itertools.count()
+        self._tcp_server: asyncio.Server | None = None
+        self._tcp: dict[tuple[str, int], _TcpConnection] = {}
+        self._tcp_connecting: dict[tuple[str, int], asyncio.Future[_TcpConnection]] = {}
+        self._server_txns: dict[tuple[Any, ...], tuple[ServerTransaction, Target]] = {}
+        self._client_txns: dict[tuple[Any, ...], _ClientEntry] = {}
+        self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.accepting = True
+
+        self.metrics_requests = metrics.counter(
+            "sip_requests_total", "SIP requests received", ("method",)
+        )
+        self.metrics_responses = metrics.counter(
+            "sip_responses_sent_total", "SIP final responses sent", ("code",)
+        )
+        self.metrics_parse_errors = metrics.counter(
+            "sip_parse_errors_total", "SIP messages that failed to parse"
+        )
+        self.metrics_dropped_responses = metrics.counter(
+            "sip_dropped_responses_total", "malformed or stray SIP responses dropped"
+        )
+        self.metrics_transport_errors = metrics.counter(
+            "sip_transport_errors_total", "SIP socket errors"
+        )
+        self.metrics_timeouts = metrics.counter(
+            "sip_transaction_timeouts_total", "client transactions that timed out"
+        )
+        self.metrics_latency = metrics.histogram(
+            "sip_client_transaction_seconds", "time to the final response of requests we sent"
+        )
+        inflight = metrics.gauge("sip_transactions_in_flight", "open server transactions")
+        inflight.set_function(lambda: float(len(self._server_txns)))
+
+    # -- life cycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if "udp" in self.transports:
+            sock = _reuse_port_socket(socket.SOCK_DGRAM, self.host, self.port)
+            _, proto = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=sock)
+            self._server_udp = proto
+            if self.port == 0:
+                self.port = sock.getsockname()[1]
+        if "tcp" in self.transports:
+            tsock = _reuse_port_socket(socket.SOCK_STREAM, self.host, self.port)
+            if self.port == 0:
+                self.port = tsock.getsockname()[1]
+            self._tcp_server = await loop.create_server(
+                lambda: _TcpConnection(self, outgoing=False), sock=tsock, backlog=1024
+            )
+        for _ in range(self._n_client):
+            csock = socket.socket(
+                socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM
+            )
+            csock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+            csock.bind((self.host, 0))
+            csock.setblocking(False)
+            _, cproto = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=csock)
+            self._client_udp.append(cproto)
+            self._client_ports.append(csock.getsockname()[1])
+
+    def stop_accepting(self) -> None:
+        """Drain step 1: new requests get 503 + Retry-After; transactions go on."""
+        self.accepting = False
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._server_txns) + len(self._client_txns)
+
+    async def wait_idle(self, poll: float = 0.05) -> None:
+        while self._server_txns or self._client_txns or self._tasks:
+            await asyncio.sleep(poll)
+
+    async def close(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+        for conn in list(self._tcp.values()):
+            if conn.transport is not None:
+                conn.transport.close()
+        for proto in [self._server_udp, *self._client_udp]:
+            if proto is not None and proto.transport is not None:
+                proto.transport.close()
+        for entry in self._client_txns.values():
+            if not entry.future.done():
+                entry.future.cancel()
+        self._client_txns.clear()
+        self._server_txns.clear()
+
+    # -- receiving ------------------------------------------------------------------------
+    def _on_datagram(self, data: bytes, addr: tuple[str, int], proto: _UdpProtocol) -> None:
+        if data.strip(b"\r\n") == b"":
+            return  # RFC 5626 keep-alive
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.metrics_parse_errors.inc()
+            self._answer_malformed(data, exc, Target(addr[0], addr[1], "udp"))
+            return
+        self._on_message(message, Target(addr[0], addr[1], "udp"))
+
+    def _answer_malformed(self, data: bytes, exc: SipParseError, source: Target) -> None:
+        """RFC 3261 §21.4.1: answer a malformed *request* with 400 naming the problem."""
+        response = _best_effort_error(data, exc.status, exc.reason)
+        if response is not None:
+            self.send_to(response, source)
+        else:
+            self.metrics_dropped_responses.inc()
+
+    def _on_message(self, message: SipRequest | SipResponse, source: Target) -> None:
+        if isinstance(message, SipResponse):
+            self._on_response(message)
+        else:
+            self._on_request(message, source)
+
+    def _on_request(self, request: SipRequest, source: Target) -> None:
+        try:
+            via = request.top_via
+            # RFC 3261 §18.2.1 / RFC 3581: note where the request really came from.
+            if via.host != source.host or "rport" in via.params:
+                via.params["received"] = source.host
+                if "rport" in via.params:
+                    via.params["rport"] = str(source.port)
+                request.headers.pop_first("Via")
+                request.headers.add("Via", str(via), first=True)
+            key = server_key(request)
+        except SipParseError as exc:
+            self.metrics_parse_errors.inc()
+            self.send_to(make_response(request, exc.status, exc.reason).to_bytes(), source)
+            return
+        method = request.method
+        self.metrics_requests.labels(method).inc()
+        found = self._server_txns.get(key)
+        if found is not None:
+            txn, _ = found
+            self._run_server(txn, source, txn.receive_request(request))
+            return
+        if method == "ACK":
+            # An ACK for a 2xx is its own transaction-less request (§17): to the TU.
+            self._spawn(self.handler.on_request(IncomingRequest(self, request, source, None)))
+            return
+        txn = ServerTransaction(request, reliable=source.transport != "udp", t1=self.t1)
+        self._server_txns[key] = (txn, source)
+        incoming = IncomingRequest(self, request, source, txn)
+        self._run_server(txn, source, txn.start())
+        if not self.accepting:
+            incoming.respond(
+                make_response(
+                    request, 503, "Service Unavailable (draining)", headers=_retry_after(1)
+                )
+            )
+            return
+        self._spawn(self._handle(incoming))
+
+    async def _handle(self, incoming: IncomingRequest) -> None:
+        try:
+            await self.handler.on_request(incoming)
+        except SipError as exc:
+            log.warning("request handling failed: %s", exc)
+            if incoming.txn is not None and incoming.txn.state in ("trying", "proceeding"):
+                status = getattr(exc, "status", 500)
+                incoming.respond(make_response(incoming.request, status, str(exc)[:80]))
+        except Exception:
+            log.exception("request handler crashed", extra={"call_id": _safe_call_id(incoming)})
+            if incoming.txn is not None and incoming.txn.state in ("trying", "proceeding"):
+                incoming.respond(make_response(incoming.request, 500, "Server Internal Error"))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_response(self, response: SipResponse) -> None:
+        try:
+            key = client_key(response)
+        except SipParseError:
+            self.metrics_dropped_responses.inc()
+            return
+        entry = self._client_txns.get(key)
+        if entry is None:
+            self.handler.on_stray_response(response)
+            return
+        self._run_client(entry, entry.txn.receive_response(response))
+
+    # -- sending --------------------------------------------------------------------------
+    def send_to(self, data: bytes, target: Target, *, from_client: int | None = None) -> None:
+        """Write bytes to a target; UDP from the service socket unless a client socket."""
+        if target.transport == "tcp":
+            self._spawn(self._tcp_send(data, target))
+            return
+        proto = self._server_udp if from_client is None else self._client_udp[from_client]
+        if proto is None:
+            proto = self._client_udp[0]
+        if proto.transport is not None:
+            proto.transport.sendto(data, (target.host, target.port))
+
+    async def _tcp_send(self, data: bytes, target: Target) -> None:
+        addr = (target.host, target.port)
+        conn = self._tcp.get(addr)
+        if conn is None:
+            pending = self._tcp_connecting.get(addr)
+            if pending is None:
+                loop = asyncio.get_running_loop()
+                pending = loop.create_future()
+                self._tcp_connecting[addr] = pending
+                try:
+                    _, conn = await loop.create_connection(
+                        lambda: _TcpConnection(self, outgoing=True), target.host, target.port
+                    )
+                    pending.set_result(conn)
+                except OSError as exc:
+                    self.metrics_transport_errors.inc()
+                    log.info("SIP/TCP connect to %s:%s failed: %s", *addr, exc)
+                    pending.set_exception(exc)
+                    pending.exception()  # mark retrieved
+                    return
+                finally:
+                    del self._tcp_connecting[addr]
+            else:
+                try:
+                    conn = await pending
+                except OSError:
+                    return
+        conn.write(data)
+
+    def _via_for(self, transport: str) -> tuple[str, int | None]:
+        if transport == "tcp":
+            return f"SIP/2.0/TCP {self.advertise}:{self.port};branch={new_branch()}", None
+        index = next(self._rr) % len(self._client_udp)
+        port = self._client_ports[index]
+        return f"SIP/2.0/UDP {self.advertise}:{port};branch={new_branch()};rport", index
+
+    def send_request(
+        self,
+        request: SipRequest,
+        target: Target,
+        *,
+        on_provisional: Callable[[SipResponse], None] | None = None,
+    ) -> asyncio.Future[SipResponse]:
+        """Send a request in a new client transaction; resolves with the final response.
+
+        Adds this replica's Via (§16.6 step 8). A timeout resolves with a locally made 408
+        whose reason says so (§8.1.3.1), so callers handle one kind of result.
+        """
+        via, index = self._via_for(target.transport)
+        request.headers.add("Via", via, first=True)
+        txn = ClientTransaction(request, reliable=target.transport != "udp", t1=self.t1)
+        future: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
+        entry = _ClientEntry(txn, target, index, future, on_provisional, time.monotonic())
+        self._client_txns[txn.key] = entry
+        self._run_client(entry, txn.start())
+        return future
+
+    def forward_stateless(self, request: SipRequest, target: Target) -> None:
+        """Forward without a transaction (ACK for 2xx, §16.11), adding our Via."""
+        via, index = self._via_for(target.transport)
+        request.headers.add("Via", via, first=True)
+        self.send_to(request.to_bytes(), target, from_client=index)
+
+    def send_response_upstream(self, response: SipResponse) -> None:
+        """Send a response statelessly to its top Via (§18.2.2): stray 2xx retransmissions."""
+        try:
+            via = response.top_via
+        except SipParseError:
+            self.metrics_dropped_responses.inc()
+            return
+        host = via.params.get("received") or via.host
+        rport = via.params.get("rport")
+        port = int(rport) if rport else (via.port or 5060)
+        self.send_to(response.to_bytes(), Target(host, port, via.transport.lower()))
+
+    async def proxy(
+        self,
+        incoming: IncomingRequest,
+        request: SipRequest,
+        target: Target,
+        *,
+        rewrite: Callable[[SipResponse], None] | None = None,
+    ) -> SipResponse:
+        """Transaction-stateful proxy hop (§16): relay provisional and final responses.
+
+        *rewrite* may edit the final response before it goes upstream (§16.7 step 5).
+        """
+        if request.method == "INVITE":
+            incoming.reply(100, "Trying")  # §16.2: the proxy answers 100 at once
+
+        def relay(response: SipResponse) -> None:
+            if response.status == 100:
+                return  # §16.7 step 3: 100 is hop by hop
+            response.headers.pop_first("Via")
+            incoming.respond(response)
+
+        final = await self.send_request(request, target, on_provisional=relay)
+        if final.headers.get("Via") is None:  # made here: the next hop never answered
+            out = make_response(incoming.request, final.status, final.reason)
+        else:
+            final.headers.pop_first("Via")
+            out = final
+            if rewrite is not None:
+                rewrite(out)
+        incoming.respond(out)
+        return out
+
+    # -- running the sans-IO state machines ------------------------------------------------
+    def _run_server(self, txn: ServerTransaction, target: Target, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, SendMessage):
+                msg = action.message
+                if isinstance(msg, SipResponse) and msg.status >= 200:
+                    self.metrics_responses.labels(str(msg.status)).inc()
+                self.send_to(msg.to_bytes(), target)
+            elif isinstance(action, StartTimer):
+                self._start_timer(txn, action.name, action.delay, server=True)
+            elif isinstance(action, CancelTimer):
+                self._cancel_timer(txn, action.name)
+            elif isinstance(action, Terminated):
+                self._forget_server(txn)
+            elif isinstance(action, DeliverAck | Timeout):
+                pass  # ACK for a non-2xx, or no ACK came (timer H): nothing for the TU
+
+    def _forget_server(self, txn: ServerTransaction) -> None:
+        self._server_txns.pop(txn.key, None)
+        for name in "GHIJ":
+            self._cancel_timer(txn, name)
+
+    def _run_client(self, entry: _ClientEntry, actions: list[Any]) -> None:
+        txn = entry.txn
+        for action in actions:
+            if isinstance(action, SendMessage):
+                self.send_to(action.message.to_bytes(), entry.target, from_client=entry.index)
+            elif isinstance(action, StartTimer):
+                self._start_timer(txn, action.name, action.delay, server=False)
+            elif isinstance(action, CancelTimer):
+                self._cancel_timer(txn, action.name)
+            elif isinstance(action, DeliverResponse):
+                response = action.response
+                if response.status < 200:
+                    if entry.on_provisional is not None:
+                        entry.on_provisional(response)
+                elif not entry.future.done():
+                    self.metrics_latency.observe(time.monotonic() - entry.started)
+                    entry.future.set_result(response)
+            elif isinstance(action, Timeout):
+                self.metrics_timeouts.inc()
+                if not entry.future.done():
+                    timeout = make_response(
+                        txn.request, 408, "Request Timeout (no answer from next hop)"
+                    )
+                    timeout.headers.remove("Via")
+                    entry.future.set_result(timeout)
+            elif isinstance(action, Terminated):
+                self._client_txns.pop(txn.key, None)
+                for name in "ABDEFK":
+                    self._cancel_timer(txn, name)
+
+    def _start_timer(
+        self, txn: ClientTransaction | ServerTransaction, name: str, delay: float, *, server: bool
+    ) -> None:
+        key = (id(txn), name)
+        old = self._timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._timers[key] = asyncio.get_running_loop().call_later(
+            delay, self._timer_fired, txn, name, server
+        )
+
+    def _cancel_timer(self, txn: ClientTransaction | ServerTransaction, name: str) -> None:
+        handle = self._timers.pop((id(txn), name), None)
+        if handle is not None:
+            handle.cancel()
+
+    def _timer_fired(
+        self, txn: ClientTransaction | ServerTransaction, name: str, server: bool
+    ) -> None:
+        self._timers.pop((id(txn), name), None)
+        if server:
+            assert isinstance(txn, ServerTransaction)
+            found = self._server_txns.get(txn.key)
+            if found is not None and found[0] is txn:
+                self._run_server(txn, found[1], txn.timer_fired(name))
+        else:
+            assert isinstance(txn, ClientTransaction)
+            entry = self._client_txns.get(txn.key)
+            if entry is not None and entry.txn is txn:
+                self._run_client(entry, txn.timer_fired(name))
+
+
+@dataclass(slots=True)
+class _ClientEntry:
+    txn: ClientTransaction
+    target: Target
+    index: int | None
+    future: asyncio.Future[SipResponse]
+    on_provisional: Callable[[SipResponse], None] | None
+    started: float
+
+
+def _retry_after(seconds: int) -> Any:
+    from network_functions.protocols.sip import Headers
+
+    h = Headers()
+    h.add("Retry-After", str(seconds))
+    return h
+
+
+def _safe_call_id(incoming: IncomingRequest) -> str:
+    try:
+        return incoming.request.call_id
+    except SipError:
+        return ""
+
+
+_COPY = ("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq")
+
+
+def _best_effort_error(data: bytes, status: int, reason: str) -> bytes | None:
+    """Build an error response for a request the codec rejected, from its raw header lines.
+
+    Only for requests (a malformed response is dropped, §16.7 / §18.1.2) that still carry
+    the headers a response needs to be matched: Via, From, To, Call-ID, CSeq.
+    """
+    if len(data) > MAX_MESSAGE_SIZE:
+        data = data[:MAX_MESSAGE_SIZE]
+    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = head.split("\r\n")
+    if not lines or lines[0].startswith("SIP/") or "SIP/2.0" not in lines[0]:
+        return None
+    kept: list[str] = []
+    seen: set[str] = set()
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        lname = name.strip().lower()
+        if sep and lname in _COPY:
+            kept.append(f"{name.strip()}: {value.strip()}")
+            seen.add({"v": "via", "f": "from", "t": "to", "i": "call-id"}.get(lname, lname))
+    if "via" not in seen:
+        return None
+    safe_reason = "".join(ch for ch in reason if ch.isprintable())[:120]
+    out = [f"SIP/2.0 {status} {safe_reason}", *kept, "Content-Length: 0", "", ""]
+    return "\r\n".join(out).encode()

@@ -1,0 +1,1 @@
+"""Serving-CSCF: registrar with digest/AKA authentication, and session routing."""

@@ -1,0 +1,107 @@
+"""The S-CSCF's registration and challenge records in the shared state store.
+
+Keys (any S-CSCF replica serves any user):
+
+* ``scscf:reg:<impi>``   the registration: implicitly registered IMPUs and contact bindings
+* ``scscf:impu:<impu>``  → impi, for terminating lookups
+* ``scscf:auth:<nonce>`` an authentication challenge in flight (short TTL, used once)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+from network_functions.runtime.store import Store
+
+# A challenge must be answered within this many seconds (TS 24.229 §5.4.1.2.1: the S-CSCF
+# keeps the vector for a limited time; 30 s is the usual reg-await-auth timer).
+CHALLENGE_TTL = 30.0
+
+
+@dataclass
+class Binding:
+    """One contact of a registered user (RFC 3261 §10.3), with its Path (RFC 3327)."""
+
+    uri: str
+    expires_at: float
+    path: list[str] = field(default_factory=list)
+    call_id: str = ""
+    cseq: int = 0
+    received: str = ""
+
+    def remaining(self, now: float) -> int:
+        return max(0, int(self.expires_at - now))
+
+
+@dataclass
+class Registration:
+    impi: str
+    impus: list[str]
+    bindings: list[Binding] = field(default_factory=list)
+
+    def active(self, now: float | None = None) -> list[Binding]:
+        now = time.time() if now is None else now
+        return [b for b in self.bindings if b.expires_at > now]
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Registration:
+        data = json.loads(raw)
+        return cls(
+            impi=data["impi"],
+            impus=data["impus"],
+            bindings=[Binding(**b) for b in data["bindings"]],
+        )
+
+
+@dataclass
+class Challenge:
+    impi: str
+    impu: str
+    scheme: str
+    ha1: str
+    rand: str = ""  # hex, AKA only (for re-synchronisation)
+
+
+class RegistrarStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def get(self, impi: str) -> Registration | None:
+        raw = await self.store.get(f"scscf:reg:{impi}")
+        return Registration.decode(raw) if raw else None
+
+    async def by_impu(self, impu: str) -> Registration | None:
+        impi = await self.store.get(f"scscf:impu:{impu}")
+        return await self.get(impi.decode()) if impi else None
+
+    async def save(self, reg: Registration) -> None:
+        ttl = max((b.expires_at for b in reg.bindings), default=time.time()) - time.time()
+        ttl = max(ttl, 1.0) + 60.0  # kept a little after expiry for diagnostics
+        await self.store.set(f"scscf:reg:{reg.impi}", reg.encode(), ttl=ttl)
+        for impu in reg.impus:
+            await self.store.set(f"scscf:impu:{impu}", reg.impi.encode(), ttl=ttl)
+
+    async def delete(self, reg: Registration) -> None:
+        for impu in reg.impus:
+            await self.store.delete(f"scscf:impu:{impu}")
+        await self.store.delete(f"scscf:reg:{reg.impi}")
+
+    async def put_challenge(self, nonce: str, challenge: Challenge) -> None:
+        await self.store.set(
+            f"scscf:auth:{nonce}", json.dumps(asdict(challenge)).encode(), ttl=CHALLENGE_TTL
+        )
+
+    async def take_challenge(self, nonce: str) -> Challenge | None:
+        """Fetch and delete a challenge: each nonce authenticates one REGISTER."""
+        key = f"scscf:auth:{nonce}"
+        raw = await self.store.get(key)
+        if raw is None:
+            return None
+        if not await self.store.compare_and_set(key, raw, None):
+            return None  # another replica consumed it first
+        return Challenge(**json.loads(raw))
