@@ -16,7 +16,6 @@ UDP requests are retransmitted with RFC 3261 §17.1 timers (T1 doubling, capped 
 
 from __future__ import annotations
 
-import base64
 import socket
 import time
 import uuid
@@ -234,7 +233,7 @@ class UE:
                     method=method,
                     uri=uri,
                     challenge=challenge,
-                    auts=base64.b64encode(exc.auts).decode(),
+                    auts=exc.auts,
                 )
                 return creds.to_header()
             except aka.MacFailure as exc:

@@ -1,0 +1,191 @@
+"""A small lab for integration tests: the real NF processes on loopback, under the test's
+control (which replicas, on which addresses), from the same catalog, values and rendered
+config files as every platform. Processes are stopped by the PIDs recorded here.
+
+Each lab takes a fresh 127.X.Y.0/24 block so labs never share addresses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from network_functions.runtime.http import http_request_sync
+from nfv.catalog import load_catalog
+from nfv.render import expand_subscribers, render_nf_config
+from nfv.values import load_values
+
+REPO = Path(__file__).resolve().parents[2]
+_blocks = itertools.count((os.getpid() % 200) * 50)
+
+
+def _next_block() -> str:
+    n = next(_blocks) % 10000
+    return f"127.{100 + n // 250}.{n % 250}"
+
+
+@dataclass
+class Replica:
+    nf: str
+    name: str
+    address: str
+    admin_port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def ready(self) -> bool:
+        try:
+            status, _ = http_request_sync(
+                self.address, self.admin_port, "GET", "/readyz", timeout=1.0
+            )
+        except OSError:
+            return False
+        return status == 200
+
+    def metrics(self) -> str:
+        _, body = http_request_sync(self.address, self.admin_port, "GET", "/metrics")
+        return body.decode()
+
+
+@dataclass
+class CoreLab:
+    root: Path
+    values: dict[str, Any]
+    block: str = field(default_factory=_next_block)
+    replicas: list[Replica] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    store_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.catalog = load_catalog()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.subscribers = expand_subscribers(self.values)
+        self.subs_file = self.root / "subscribers.json"
+        self.subs_file.write_text(json.dumps(self.subscribers))
+        self.store_url = self.store_url or f"sqlite:///{self.root}/store.db"
+        self._host = itertools.count(1)
+        self.domain: str = self.values["network"]["ims_domain"]
+        for nf in self.catalog:
+            self.set_address(nf, f"{self.block}.{next(self._host)}")
+
+    # -- addressing ------------------------------------------------------------------------
+    def set_address(self, nf: str, address: str) -> None:
+        """Point the NF's service name (and FQDN alias) at an address; NFs re-read it."""
+        self.names[nf] = address
+        self.names[f"{nf}.{self.domain}"] = address
+        tmp = self.root / "names.json.tmp"
+        tmp.write_text(json.dumps(self.names))
+        tmp.replace(self.root / "names.json")
+
+    def new_address(self) -> str:
+        return f"{self.block}.{next(self._host)}"
+
+    def address(self, nf: str) -> str:
+        return self.names[nf]
+
+    # -- processes -------------------------------------------------------------------------
+    def start(
+        self,
+        nf: str,
+        *,
+        address: str | None = None,
+        index: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Replica:
+        desc = self.catalog[nf]
+        config = self.root / f"{nf}.yaml"
+        if not config.exists():
+            config.write_text(
+                render_nf_config(
+                    desc, self.catalog, self.values, subscribers_file=str(self.subs_file)
+                )
+            )
+        index = sum(1 for r in self.replicas if r.nf == nf) if index is None else index
+        address = address or self.names[nf]
+        admin_port = 9000 + index
+        log = self.root / f"{nf}-{index}.log"
+        full_env = dict(
+            os.environ,
+            NFV_NAMES=str(self.root / "names.json"),
+            NFV_REPLICA=f"{nf}-{index}",
+            NFV__LISTEN__HOST=address,
+            NFV__ADMIN__PORT=str(admin_port),
+            NFV__STORE__URL=self.store_url,
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=str(REPO),
+        )
+        full_env.update(env or {})
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", desc.module, "--config", str(config)],
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        replica = Replica(nf, f"{nf}-{index}", address, admin_port, proc, log)
+        self.replicas.append(replica)
+        return replica
+
+    def start_core(self) -> None:
+        for wave in self.catalog.waves():
+            for desc in wave:
+                self.start(desc.name)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(self.replicas)
+        while pending and time.monotonic() < deadline:
+            for r in list(pending):
+                if r.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{r.name} exited {r.proc.returncode}:\n" + r.log.read_text()[-3000:]
+                    )
+                if r.ready():
+                    pending.remove(r)
+            time.sleep(0.05)
+        if pending:
+            raise RuntimeError(
+                "not ready: " + ", ".join(f"{r.name}: {r.log.read_text()[-1500:]}" for r in pending)
+            )
+
+    def stop(self, replica: Replica, *, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if replica.proc.poll() is None:
+            replica.proc.send_signal(sig)
+            try:
+                replica.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                replica.proc.kill()
+                replica.proc.wait()
+        if replica in self.replicas:
+            self.replicas.remove(replica)
+        return replica.proc.returncode
+
+    def stop_all(self) -> None:
+        for r in reversed(list(self.replicas)):
+            self.stop(r)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.root.glob("*.log"))
+        )
+
+    @property
+    def pcscf(self) -> tuple[str, int]:
+        return (self.names["pcscf"], self.catalog["pcscf"].port("sip"))
+
+    def subscriber(self, i: int) -> dict[str, str]:
+        return self.subscribers[i]
+
+
+def lab_values(**overrides: Any) -> dict[str, Any]:
+    return load_values(profile="lab", overrides=overrides or None)
