@@ -62,6 +62,10 @@ CLIENT_SOCKETS = 4
 TCP_IDLE_TIMEOUT = 300.0
 
 
+# Transaction states in which a final response is still owed (RFC 3261 §17).
+_OPEN_STATES = frozenset({"calling", "trying", "proceeding"})
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where a message goes: an IP (or name already resolved), a port and a transport."""
@@ -276,10 +280,14 @@ class SipEndpoint:
 
     @property
     def in_flight(self) -> int:
-        return len(self._server_txns) + len(self._client_txns)
+        """Transactions still waiting for a final response (not those merely absorbing
+        retransmissions in the completed/confirmed states)."""
+        busy = sum(1 for txn, _ in self._server_txns.values() if txn.state in _OPEN_STATES)
+        return busy + sum(1 for e in self._client_txns.values() if e.txn.state in _OPEN_STATES)
 
-    async def wait_idle(self, poll: float = 0.05) -> None:
-        while self._server_txns or self._client_txns or self._tasks:
+    async def wait_idle(self, poll: float = 0.02) -> None:
+        """Drain step 2: return when no transaction and no handler is still in progress."""
+        while self.in_flight or self._tasks:
             await asyncio.sleep(poll)
 
     async def close(self) -> None:

@@ -17,6 +17,7 @@ Routing (TS 24.229 §5.4.3):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -66,6 +67,7 @@ class RegistrationConfig(BaseModel):
     min_expires: int = Field(default=60, ge=1)
     max_expires: int = Field(default=7200, ge=1)
     default_expires: int = Field(default=600, ge=1)
+    sweep_interval: float = Field(default=10.0, gt=0)
 
 
 class ScscfConfig(SipNFConfig):
@@ -99,6 +101,7 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
     def __init__(self, config: ScscfConfig, *, replica: str) -> None:
         super().__init__(config, replica=replica)
         self.registrar: RegistrarStore | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         server_uri = SipUri.parse(config.server_name)
         self.own_hosts.add(server_uri.host)
         self.service_host = server_uri.host
@@ -118,6 +121,46 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
         self.registrar = RegistrarStore(await self.open_store())
         self.metrics.gauge("scscf_registrar_store", "1 when the registrar store is open").set(1)
         await super().start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
+
+    async def drain(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await super().drain()
+
+    async def _sweep_loop(self) -> None:
+        """Expire registrations (RFC 3261 §10.3 step 7): one replica at a time, chosen by a
+        lock in the store, de-registers users whose last binding expired (SAR
+        TIMEOUT_DEREGISTRATION, TS 29.228 §6.1.2) so the HSS stops routing to them."""
+        interval = self.config.registration.sweep_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self.reg.store.set_if_absent(
+                    "scscf:sweep-lock", self.replica.encode(), ttl=interval * 0.9
+                ):
+                    await self.sweep_expired()
+            except Exception:
+                self.log.exception("registration sweep failed")
+
+    async def sweep_expired(self) -> int:
+        expired = 0
+        now = time.time()
+        for reg in await self.reg.all():
+            if reg.active(now):
+                continue
+            sar = self._cx_request(CMD_SAR, reg.impi, reg.impus[0])
+            sar.add("Server-Assignment-Type", SAT_TIMEOUT_DEREGISTRATION)
+            sar.add("User-Data-Already-Available", 0)
+            try:
+                await self._ask_hss(sar)
+            except CxError:
+                continue  # the HSS is away: try again on the next sweep
+            await self.reg.delete(reg)
+            expired += 1
+        if expired:
+            self.m_registrations.labels("expired").inc(expired)
+        return expired
 
     # -- dispatch ------------------------------------------------------------------------
     async def on_request(self, incoming: IncomingRequest) -> None:

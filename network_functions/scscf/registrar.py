@@ -86,6 +86,10 @@ class RegistrarStore:
         for impu in reg.impus:
             await self.store.set(f"scscf:impu:{impu}", reg.impi.encode(), ttl=ttl)
 
+    async def all(self) -> list[Registration]:
+        keys = await self.store.keys("scscf:reg:")
+        return [Registration.decode(raw) for raw in await self.store.get_many(keys) if raw]
+
     async def delete(self, reg: Registration) -> None:
         for impu in reg.impus:
             await self.store.delete(f"scscf:impu:{impu}")

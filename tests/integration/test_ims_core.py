@@ -352,3 +352,32 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
             assert lab.stop(r) == 0, r.log.read_text()[-2000:]
     finally:
         lab.stop_all()
+
+
+def test_registrations_expire_and_the_hss_is_told(tmp_path: Path) -> None:
+    values = lab_values(sip={"registration": {"min_expires": 1, "sweep_interval": 0.3}})
+    lab = CoreLab(tmp_path, values)
+    try:
+        lab.start_core()
+        with ue(lab, 0) as alice, ue(lab, 1) as bob:
+            alice.register()
+            bob.register(expires=1)
+            hss = (lab.address("hss"), lab.catalog["hss"].port("provisioning"))
+            imsi = lab.subscriber(1)["imsi"]
+            _, body = http_request_sync(*hss, "GET", f"/subscribers/{imsi}")
+            assert json.loads(body)["registered"] is True
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                _, body = http_request_sync(*hss, "GET", f"/subscribers/{imsi}")
+                if not json.loads(body)["registered"]:
+                    break
+                time.sleep(0.2)
+            else:
+                pytest.fail("the HSS still sees the expired registration")
+            call = alice.invite(bob.impu)
+            assert alice.await_answer(call).status == 480
+    except BaseException:
+        print(lab.logs())
+        raise
+    finally:
+        lab.stop_all()
