@@ -93,10 +93,7 @@ class Icscf(SipNetworkFunction[IcscfConfig]):
             return
         if req.method == "REGISTER":
             await self.on_register(incoming)
-        elif req.to.tag or req.method in ("ACK", "CANCEL"):
-            if req.method == "CANCEL":
-                incoming.reply(481, "Call/Transaction Does Not Exist")
-                return
+        elif req.to.tag or req.method == "ACK":
             await self.route_in_dialog(incoming, record_route=False)
         else:
             await self.on_initial(incoming)

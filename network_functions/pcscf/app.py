@@ -59,10 +59,7 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
             return
         if req.method == "REGISTER":
             await self.on_register(incoming)
-        elif req.to.tag or req.method in ("ACK", "CANCEL"):
-            if req.method == "CANCEL":
-                incoming.reply(481, "Call/Transaction Does Not Exist")
-                return
+        elif req.to.tag or req.method == "ACK":
             await self.route_in_dialog(incoming, record_route=False)
         elif self._is_terminating(incoming):
             await self.terminating(incoming)

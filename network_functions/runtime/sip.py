@@ -33,6 +33,7 @@ from network_functions.protocols.sip import (
     ClientTransaction,
     DeliverAck,
     DeliverResponse,
+    Headers,
     SendMessage,
     ServerTransaction,
     SipError,
@@ -219,6 +220,8 @@ class SipEndpoint:
         self._tcp_connecting: dict[tuple[str, int], asyncio.Future[_TcpConnection]] = {}
         self._server_txns: dict[tuple[Any, ...], tuple[ServerTransaction, Target]] = {}
         self._client_txns: dict[tuple[Any, ...], _ClientEntry] = {}
+        # server INVITE transaction key → the client transaction we forwarded it in (§16.10)
+        self._forwarded: dict[tuple[Any, ...], _ClientEntry] = {}
         self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
@@ -356,6 +359,9 @@ class SipEndpoint:
             txn, _ = found
             self._run_server(txn, source, txn.receive_request(request))
             return
+        if method == "CANCEL":
+            self._on_cancel(request, source, key)
+            return
         if method == "ACK":
             # An ACK for a 2xx is its own transaction-less request (§17): to the TU.
             self._spawn(self.handler.on_request(IncomingRequest(self, request, source, None)))
@@ -372,6 +378,61 @@ class SipEndpoint:
             )
             return
         self._spawn(self._handle(incoming))
+
+    def _on_cancel(self, cancel: SipRequest, source: Target, key: tuple[Any, ...]) -> None:
+        """§16.10: answer the CANCEL hop by hop and cancel what we forwarded downstream."""
+        txn = ServerTransaction(cancel, reliable=source.transport != "udp", t1=self.t1)
+        self._server_txns[key] = (txn, source)
+        self._run_server(txn, source, txn.start())
+        invite_key = (*key[:3], "INVITE")
+        found = self._server_txns.get(invite_key)
+        if found is None:
+            status, reason = 481, "Call/Transaction Does Not Exist"
+        else:
+            status, reason = 200, "OK"
+        self._run_server(txn, source, txn.send_response(make_response(cancel, status, reason)))
+        if found is None:
+            return
+        invite_txn = found[0]
+        forwarded = self._forwarded.get(invite_txn.key)
+        if forwarded is None:
+            if invite_txn.state in _OPEN_STATES:
+                # Not forwarded (yet): answer the INVITE ourselves (§9.2).
+                self._run_server(
+                    invite_txn,
+                    found[1],
+                    invite_txn.send_response(
+                        make_response(invite_txn.request, 487, "Request Terminated")
+                    ),
+                )
+            return
+        entry = self._client_txns.get(forwarded.txn.key)
+        if entry is None or entry.txn.state not in ("proceeding",):
+            # §9.1: a CANCEL goes only after a provisional; the response will end it.
+            if entry is not None:
+                entry.cancel_pending = True
+            return
+        self._send_cancel(entry)
+
+    def _send_cancel(self, entry: _ClientEntry) -> None:
+        """§9.1: CANCEL with the INVITE's Request-URI, Call-ID, To, From, CSeq number, Route
+        and top Via (same branch), in a client transaction of its own."""
+        invite = entry.txn.request
+        h = Headers()
+        h.add("Via", invite.headers.get_all("Via")[0])
+        for name in ("Max-Forwards", "From", "To", "Call-ID"):
+            value = invite.headers.get(name)
+            if value is not None:
+                h.add(name, value)
+        h.add("CSeq", f"{invite.cseq[0]} CANCEL")
+        for route in invite.headers.get_all("Route"):
+            h.add("Route", route)
+        cancel = SipRequest("CANCEL", invite.uri, h)
+        txn = ClientTransaction(cancel, reliable=entry.target.transport != "udp", t1=self.t1)
+        future: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
+        centry = _ClientEntry(txn, entry.target, entry.index, future, None, time.monotonic())
+        self._client_txns[txn.key] = centry
+        self._run_client(centry, txn.start())
 
     async def _handle(self, incoming: IncomingRequest) -> None:
         try:
@@ -511,7 +572,19 @@ class SipEndpoint:
             response.headers.pop_first("Via")
             incoming.respond(response)
 
-        final = await self.send_request(request, target, on_provisional=relay)
+        future = self.send_request(request, target, on_provisional=relay)
+        tracked = incoming.txn is not None and request.method == "INVITE"
+        if tracked:
+            assert incoming.txn is not None
+            self._forwarded[incoming.txn.key] = self._client_txns[
+                (request.top_via.branch or "", "INVITE")
+            ]
+        try:
+            final = await future
+        finally:
+            if tracked:
+                assert incoming.txn is not None
+                self._forwarded.pop(incoming.txn.key, None)
         if final.headers.get("Via") is None:  # made here: the next hop never answered
             out = make_response(incoming.request, final.status, final.reason)
         else:
@@ -556,6 +629,9 @@ class SipEndpoint:
             elif isinstance(action, DeliverResponse):
                 response = action.response
                 if response.status < 200:
+                    if entry.cancel_pending:
+                        entry.cancel_pending = False
+                        self._send_cancel(entry)
                     if entry.on_provisional is not None:
                         entry.on_provisional(response)
                 elif not entry.future.done():
@@ -614,11 +690,10 @@ class _ClientEntry:
     future: asyncio.Future[SipResponse]
     on_provisional: Callable[[SipResponse], None] | None
     started: float
+    cancel_pending: bool = False
 
 
-def _retry_after(seconds: int) -> Any:
-    from network_functions.protocols.sip import Headers
-
+def _retry_after(seconds: int) -> Headers:
     h = Headers()
     h.add("Retry-After", str(seconds))
     return h

@@ -170,10 +170,7 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
             return
         if self.too_many_hops(incoming):
             return
-        if req.to.tag or req.method in ("ACK", "CANCEL"):
-            if req.method == "CANCEL":
-                incoming.reply(481, "Call/Transaction Does Not Exist")
-                return
+        if req.to.tag or req.method == "ACK":
             await self.route_in_dialog(incoming, record_route=False)
             return
         leg = self._leg(req)

@@ -325,10 +325,38 @@ class UE:
                 call.remote_target = str(NameAddr.parse(contact).uri) if contact else call.target
                 call.route_set = list(reversed(msg.headers.get_all("Record-Route")))
                 self.send(self._in_dialog(call, "ACK", cseq=call.cseq))
-            elif msg.top_via.branch != branch:
-                raise UEError("final response for another INVITE")
+            elif msg.top_via.branch == branch:
+                self.send(self._ack_non_2xx(call.invite, msg))
             return msg
         raise UEError(f"no final response to INVITE within {self.timeout}s")
+
+    @staticmethod
+    def _ack_non_2xx(invite: SipRequest, response: SipResponse) -> SipRequest:
+        """RFC 3261 §17.1.1.3: the ACK for a non-2xx final is part of the INVITE transaction."""
+        h = Headers()
+        h.add("Via", invite.headers.get_all("Via")[0])
+        h.add("Max-Forwards", "70")
+        for name in ("From", "Call-ID"):
+            h.add(name, invite.headers.get(name) or "")
+        h.add("To", response.headers.get("To") or "")
+        h.add("CSeq", f"{invite.cseq[0]} ACK")
+        for route in invite.headers.get_all("Route"):
+            h.add("Route", route)
+        return SipRequest("ACK", invite.uri, h)
+
+    def cancel(self, call: Call) -> SipResponse:
+        """RFC 3261 §9.1: cancel a pending INVITE; returns the CANCEL's final response."""
+        assert call.invite is not None
+        invite = call.invite
+        h = Headers()
+        h.add("Via", invite.headers.get_all("Via")[0])
+        h.add("Max-Forwards", "70")
+        for name in ("From", "To", "Call-ID"):
+            h.add(name, invite.headers.get(name) or "")
+        h.add("CSeq", f"{invite.cseq[0]} CANCEL")
+        for route in invite.headers.get_all("Route"):
+            h.add("Route", route)
+        return self.transaction(SipRequest("CANCEL", invite.uri, h))
 
     def _in_dialog(self, call: Call, method: str, *, cseq: int | None = None) -> SipRequest:
         if cseq is None:

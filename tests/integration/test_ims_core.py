@@ -100,6 +100,28 @@ def test_deregistered_callee_is_unavailable(core: CoreLab) -> None:
         assert final.status == 480
 
 
+def test_caller_cancels_a_ringing_call(core: CoreLab) -> None:
+    with ue(core, 15) as alice, ue(core, 16) as bob:
+        alice.register()
+        bob.register()
+        call = alice.invite(bob.impu)
+        invite = bob.expect_request("INVITE")
+        tag = "callee-tag"
+        bob.respond(invite, 180, tag=tag)
+        # Wait until the 180 is back, so every hop is in the proceeding state (§9.1).
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+            getattr(m, "status", 0) == 180 for m in alice._inbox
+        ):
+            alice._read(0.05)
+        assert alice.cancel(call).status == 200
+        cancel = bob.expect_request("CANCEL")  # the CANCEL travelled hop by hop
+        bob.respond(cancel, 200)
+        bob.respond(invite, 487, tag=tag)
+        assert alice.await_answer(call).status == 487
+        bob.expect_request("ACK")  # the P-CSCF's client transaction ACKs the 487
+
+
 def test_unknown_callee_is_not_found(core: CoreLab) -> None:
     with ue(core, 9) as alice:
         alice.register()
