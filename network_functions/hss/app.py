@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,6 +80,7 @@ class HssDiameterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     port: int = Field(default=3868, ge=0, le=65535)
     allow: list[str] = []
+    transport: Literal["tcp", "sctp"] = "tcp"
 
 
 class ProvisioningConfig(BaseModel):
@@ -130,6 +131,7 @@ class Hss(NetworkFunction[HssConfig]):
             handler=self.handle,
             metrics=self.metrics,
             allow=config.diameter.allow,
+            transport=config.diameter.transport,
         )
         self.provisioning = HttpServer(
             config.listen.host, config.provisioning.port, reuse_port=True

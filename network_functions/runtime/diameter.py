@@ -68,6 +68,26 @@ def sctp_available() -> bool:
     return True
 
 
+class TransportUnavailable(OSError):
+    """The configured transport cannot be used on this host (e.g. no SCTP in the kernel)."""
+
+
+def stream_socket(host: str, transport: str) -> socket.socket:
+    """A TCP or SCTP (one-to-one style, RFC 6733 §2.1) socket for *host*'s family."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if transport == "tcp":
+        return socket.socket(family, socket.SOCK_STREAM)
+    if transport != "sctp":
+        raise TransportUnavailable(f"unknown Diameter transport {transport!r} (tcp or sctp)")
+    try:
+        return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    except OSError as exc:
+        raise TransportUnavailable(
+            f"Diameter over SCTP was configured but this kernel has no SCTP ({exc.strerror});"
+            " set diameter.transport: tcp"
+        ) from exc
+
+
 class _Connection(asyncio.Protocol):
     """One Diameter transport connection, either side."""
 
@@ -137,6 +157,7 @@ class DiameterServer:
         handler: Handler,
         metrics: Registry,
         allow: list[str] | None = None,
+        transport: str = "tcp",
     ) -> None:
         self.host, self.port = host, port
         self.origin_host, self.origin_realm = origin_host, origin_realm
@@ -145,6 +166,7 @@ class DiameterServer:
         self.vendor_applications = vendor_applications
         self.handler = handler
         self.allow = allow or []
+        self.transport = transport
         self.ids = IdGenerator()
         self._server: asyncio.Server | None = None
         self._conns: set[_Connection] = set()
@@ -164,9 +186,7 @@ class DiameterServer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM
-        )
+        sock = stream_socket(self.host, self.transport)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
@@ -343,6 +363,7 @@ class DiameterClient:
         metrics: Registry,
         connections: int = 2,
         watchdog: float = 6.0,
+        transport: str = "tcp",
     ) -> None:
         self.peer, self.port, self.names = peer, port, names
         self.origin_host, self.origin_realm = origin_host, origin_realm
@@ -350,6 +371,7 @@ class DiameterClient:
         self.auth_applications = auth_applications
         self.vendor_applications = vendor_applications
         self.watchdog = watchdog
+        self.transport = transport
         self.ids = IdGenerator()
         self._slots = [_ClientConn(self, i) for i in range(connections)]
         self._rr = itertools.count()
@@ -410,13 +432,15 @@ class DiameterClient:
             if not lost.done():
                 lost.set_result(None)
 
-        _, conn = await asyncio.wait_for(
-            loop.create_connection(
-                lambda: _Connection(lambda c, m: self._on_message(slot, m), on_lost),
-                host,
-                self.port,
-            ),
-            REQUEST_TIMEOUT,
+        sock = stream_socket(host, self.transport)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (host, self.port)), REQUEST_TIMEOUT)
+        except BaseException:
+            sock.close()
+            raise
+        _, conn = await loop.create_connection(
+            lambda: _Connection(lambda c, m: self._on_message(slot, m), on_lost), sock=sock
         )
         slot.conn = conn
         slot.lost = lost

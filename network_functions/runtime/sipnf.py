@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,8 @@ class DiameterPeerConfig(BaseModel):
 class DiameterClientConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     watchdog_interval: float = Field(default=6.0, gt=0)
+    # RFC 6733 §2.1: TCP or SCTP. This project's dev machines have no SCTP in the kernel.
+    transport: Literal["tcp", "sctp"] = "tcp"
     peers: list[DiameterPeerConfig] = []
 
 
@@ -95,6 +97,7 @@ class SipNetworkFunction(NetworkFunction[SC]):
                 metrics=self.metrics,
                 connections=peer.connections,
                 watchdog=config.diameter.watchdog_interval,
+                transport=config.diameter.transport,
             )
             self.diameter[peer.name] = client
             self.add_readiness_check(f"diameter:{peer.name}", client.readiness)

@@ -403,3 +403,17 @@ def test_registrations_expire_and_the_hss_is_told(tmp_path: Path) -> None:
         raise
     finally:
         lab.stop_all()
+
+
+def test_sctp_on_a_kernel_without_it_is_a_clear_startup_error(tmp_path: Path) -> None:
+    from network_functions.runtime.diameter import sctp_available
+
+    if sctp_available():
+        pytest.skip("this kernel has SCTP")
+    lab = CoreLab(tmp_path, lab_values(diameter={"transport": "sctp"}))
+    hss = lab.start("hss")
+    try:
+        assert hss.proc.wait(10) == 1
+        assert "no SCTP" in hss.log.read_text()
+    finally:
+        lab.stop_all()
