@@ -120,6 +120,9 @@ class Catalog(Mapping[str, NFDescriptor]):
             known = ", ".join(sorted(self._by_name))
             raise CatalogError(f"unknown network function {name!r} (known: {known})") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._by_name, key=lambda n: (self._by_name[n].tier, n)))
 

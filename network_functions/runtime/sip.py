@@ -57,8 +57,10 @@ log = logging.getLogger("nfv.sip")
 
 # Receive buffer for the UDP sockets: overload shows as kernel drops, so give bursts room.
 UDP_RCVBUF = 4 * 1024 * 1024
-# How many ephemeral client sockets a replica sends requests from (see module docstring).
-CLIENT_SOCKETS = 4
+# How many ephemeral client sockets a replica sends requests from (see module docstring):
+# the next hop's SO_REUSEPORT group hashes each source port to one of its replicas, so with
+# 16 ports a replica of 3 is left without work with probability (2/3)^16 ≈ 0.2 %.
+CLIENT_SOCKETS = 16
 # Idle TCP connections we opened are closed after this many seconds.
 TCP_IDLE_TIMEOUT = 300.0
 
@@ -69,11 +71,17 @@ _OPEN_STATES = frozenset({"calling", "trying", "proceeding"})
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a message goes: an IP (or name already resolved), a port and a transport."""
+    """Where a message goes: an IP (or name already resolved), a port and a transport.
+
+    ``flow`` marks the address a peer's requests came from (a NAT's or a port publisher's
+    mapping, RFC 5626 §3.3 "flow"): requests to it leave from the service socket (UDP) or
+    over the peer's own connection (TCP), the only way back through the mapping.
+    """
 
     host: str
     port: int
     transport: str = "udp"
+    flow: bool = False
 
 
 class SipHandler(Protocol):
@@ -505,9 +513,11 @@ class SipEndpoint:
                     return
         conn.write(data)
 
-    def _via_for(self, transport: str) -> tuple[str, int | None]:
+    def _via_for(self, transport: str, *, flow: bool = False) -> tuple[str, int | None]:
         if transport == "tcp":
             return f"SIP/2.0/TCP {self.advertise}:{self.port};branch={new_branch()}", None
+        if flow:  # from the service socket, the address the flow's peer sends to
+            return f"SIP/2.0/UDP {self.advertise}:{self.port};branch={new_branch()};rport", None
         index = next(self._rr) % len(self._client_udp)
         port = self._client_ports[index]
         return f"SIP/2.0/UDP {self.advertise}:{port};branch={new_branch()};rport", index
@@ -524,7 +534,7 @@ class SipEndpoint:
         Adds this replica's Via (§16.6 step 8). A timeout resolves with a locally made 408
         whose reason says so (§8.1.3.1), so callers handle one kind of result.
         """
-        via, index = self._via_for(target.transport)
+        via, index = self._via_for(target.transport, flow=target.flow)
         request.headers.add("Via", via, first=True)
         txn = ClientTransaction(request, reliable=target.transport != "udp", t1=self.t1)
         future: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
@@ -535,7 +545,7 @@ class SipEndpoint:
 
     def forward_stateless(self, request: SipRequest, target: Target) -> None:
         """Forward without a transaction (ACK for 2xx, §16.11), adding our Via."""
-        via, index = self._via_for(target.transport)
+        via, index = self._via_for(target.transport, flow=target.flow)
         request.headers.add("Via", via, first=True)
         self.send_to(request.to_bytes(), target, from_client=index)
 
