@@ -498,10 +498,14 @@ def cmd_subscribers_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(subs, indent=2))
         return 0
-    print(f"{'IMSI':<17}{'MSISDN':<17}{'IMPI':<48}IMPUS")
-    for s in subs or []:
-        impus = " ".join(s.get("impus") or [])
-        print(f"{s.get('imsi', ''):<17}{s.get('msisdn', ''):<17}{s.get('impi', ''):<48}{impus}")
+    rows = [
+        (s.get("imsi", ""), s.get("msisdn", ""), s.get("impi", ""), " ".join(s.get("impus") or []))
+        for s in subs or []
+    ]
+    width = max([len("IMPI"), *(len(r[2]) for r in rows)]) + 2
+    print(f"{'IMSI':<17}{'MSISDN':<17}{'IMPI':<{width}}IMPUS")
+    for imsi, msisdn, impi, impus in rows:
+        print(f"{imsi:<17}{msisdn:<17}{impi:<{width}}{impus}")
     print(f"{len(subs or [])} subscriber(s)")
     return 0
 
