@@ -111,6 +111,10 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
         self.m_sessions = self.metrics.counter(
             "scscf_sessions_total", "initial INVITEs routed", ("leg", "outcome")
         )
+        self.m_active = self.metrics.gauge(
+            "scscf_active_registrations",
+            "registered users with a live binding (shared store; refreshed every sweep)",
+        )
 
     @property
     def reg(self) -> RegistrarStore:
@@ -136,6 +140,9 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
         while True:
             await asyncio.sleep(interval)
             try:
+                now = time.time()
+                regs = await self.reg.all()
+                self.m_active.set(sum(1 for r in regs if r.active(now)))
                 if await self.reg.store.set_if_absent(
                     "scscf:sweep-lock", self.replica.encode(), ttl=interval * 0.9
                 ):

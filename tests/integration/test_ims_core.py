@@ -27,6 +27,7 @@ from network_functions.runtime.metrics import parse_metrics
 from network_functions.sim.ue import UE, UEError, place_call
 from nfv.check import make_ue, run_check
 
+from .conftest_redis import RedisUnavailable, redis_server
 from .corelab import CoreLab, lab_values
 
 pytestmark = pytest.mark.integration
@@ -340,9 +341,21 @@ def test_metrics_count_work(core: CoreLab) -> None:
     assert m[("scscf_registrations_total", (("outcome", "registered"),))] > 0
 
 
-def test_two_scscfs_share_registrations(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/shared.db"
+        return
+    try:
+        with redis_server() as server:
+            yield server.url(0)
+    except RedisUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def test_two_scscfs_share_registrations(tmp_path: Path, store_url: str) -> None:
     """Register through one S-CSCF process, then call through another: state is shared."""
-    lab = CoreLab(tmp_path, lab_values())
+    lab = CoreLab(tmp_path, lab_values(), store_url=store_url)
     try:
         lab.start_core()
         with ue(lab, 0) as alice, ue(lab, 1, aka=True) as bob:
@@ -398,6 +411,9 @@ def test_registrations_expire_and_the_hss_is_told(tmp_path: Path) -> None:
                 pytest.fail("the HSS still sees the expired registration")
             call = alice.invite(bob.impu)
             assert alice.await_answer(call).status == 480
+            scscf = next(r for r in lab.replicas if r.nf == "scscf")
+            time.sleep(0.5)
+            assert parse_metrics(scscf.metrics())[("scscf_active_registrations", ())] == 1
     except BaseException:
         print(lab.logs())
         raise
