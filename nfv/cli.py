@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp = subs_cmd.add_parser("import", parents=[hss], help="add subscribers from .json/.csv")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_subscribers_import)
+
+    # Container images and the Docker runtime (`--runtime docker` on up/down/status/...).
+    from .images import add_commands as add_build_command
+    from .platforms.docker import add_commands as add_docker_runtime
+
+    add_build_command(sub)
+    add_docker_runtime(sub)
     return parser
 
 

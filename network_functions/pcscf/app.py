@@ -8,6 +8,10 @@
   (P-Asserted-Identity, RFC 3325), pre-loads the Service-Route, Record-Routes, forwards.
 * Terminating requests (Route ``sip:term@pcscf``): Record-Route and forward to the contact.
 * In-dialog requests follow their Route set.
+* UEs behind a NAT or a port publisher (a container's published SIP port): when a REGISTER
+  arrives from another address than its Contact, the P-CSCF keeps that flow (RFC 5626 §3.3,
+  TS 24.229 Annex F hosted NAT traversal) and sends requests for that contact back over it:
+  from its service socket (UDP) or over the UE's connection (TCP).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import json
 import re
 
 from network_functions.protocols.ims import normalise_impu
-from network_functions.protocols.sip import NameAddr, SipParseError, SipResponse
+from network_functions.protocols.sip import NameAddr, SipParseError, SipResponse, SipUri
 from network_functions.runtime.names import NameResolutionError
-from network_functions.runtime.sip import IncomingRequest
+from network_functions.runtime.sip import IncomingRequest, Target
 from network_functions.runtime.sipnf import ServiceRef, SipNetworkFunction, SipNFConfig
 from network_functions.runtime.store import Store
 
@@ -97,6 +101,7 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         self.m_registrations.labels(str(response.status)).inc()
         if response.status == 200:
             await self._remember(aor, response)
+            await self._remember_flows(incoming, response)
 
     async def _remember(self, aor: str, response: SipResponse) -> None:
         contacts = response.headers.get_all("Contact")
@@ -121,6 +126,56 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         ).encode()
         for impu in identities:
             await self.kv.set(f"pcscf:reg:{impu}", record, ttl=max(expires, 1) + 30)
+
+    # -- flows (NAT traversal) ---------------------------------------------------------------
+    @staticmethod
+    def _flow_key(uri: SipUri) -> str:
+        return f"pcscf:flow:{uri.user or ''}@{uri.host}:{uri.port or 5060}".lower()
+
+    async def _remember_flows(self, incoming: IncomingRequest, response: SipResponse) -> None:
+        """Keep the address each binding's REGISTER came from when it is not the Contact's."""
+        source = incoming.source
+        registered = bool(response.headers.get_all("Contact"))
+        for value in incoming.request.headers.get_all("Contact"):
+            try:
+                contact = NameAddr.parse(value)
+            except SipParseError:
+                continue  # "*" (remove all) or junk: nothing to map
+            uri = contact.uri
+            transport = (uri.params.get("transport") or "udp").lower()
+            key = self._flow_key(uri)
+            same = (uri.host, uri.port or 5060, transport) == (
+                source.host,
+                source.port,
+                source.transport,
+            )
+            try:
+                expires = int(
+                    contact.params.get("expires") or incoming.request.headers.get("Expires") or 0
+                )
+            except ValueError:
+                expires = 0
+            if same or not registered or expires == 0:
+                await self.kv.delete(key)
+                continue
+            record = {
+                "host": source.host,
+                "port": source.port,
+                "transport": source.transport,
+                "replica": self.replica,
+            }
+            await self.kv.set(key, json.dumps(record).encode(), ttl=expires + 30)
+
+    async def target_for(self, uri: SipUri) -> Target:
+        """A contact registered through a NAT is reached over its flow, when this replica
+        holds it (another replica's socket is not the address the NAT maps back)."""
+        if uri.user is not None and not self.is_own(uri):
+            raw = await self.kv.get(self._flow_key(uri))
+            if raw is not None:
+                flow = json.loads(raw)
+                if flow.get("replica") == self.replica:
+                    return Target(flow["host"], int(flow["port"]), flow["transport"], flow=True)
+        return await super().target_for(uri)
 
     # -- sessions ----------------------------------------------------------------------------
     async def originating(self, incoming: IncomingRequest) -> None:

@@ -16,11 +16,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import PlatformError
-from ...images.engine import connect
-from .platform import DEFAULT_PROJECT, DEFAULT_TIMEOUT, DockerPlatform, UpEvent
+
+if TYPE_CHECKING:
+    from .platform import DockerPlatform, UpEvent
+
+# Same values as in .platform, which imports the SDK (kept out of argument parsing).
+DEFAULT_PROJECT = "nfv"
+DEFAULT_TIMEOUT = 60.0
 
 Handler = Callable[[argparse.Namespace], int]
 RUNTIMES = ("local", "docker")
@@ -177,6 +182,9 @@ def _dispatch(docker_handler: Handler, original: Handler) -> Handler:
 
 
 def platform_from(args: argparse.Namespace) -> DockerPlatform:
+    from ...images.engine import connect
+    from .platform import DockerPlatform
+
     state = Path(args.state_dir or ".nfv-local") / "docker" / args.project
     return DockerPlatform(connect(args.host), project=args.project, state_dir=state)
 

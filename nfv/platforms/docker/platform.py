@@ -36,10 +36,11 @@ from network_functions.runtime.http import http_request_sync
 
 from ...catalog import Catalog, NFDescriptor, load_catalog
 from ...errors import EngineError, NotReadyError, PlatformError
-from ...images import BuildEvent, ImageBuilder, plan_images, pull_image
-from ...images.recipe import CONFIG_DIR, SECRETS_DIR, ImagePlan
+from ...images.builder import BuildEvent, ImageBuilder, pull_image
+from ...images.recipe import CONFIG_DIR, SECRETS_DIR, ImagePlan, plan_images
 from ...render import expand_subscribers, render_nf_config
 from ...values import CHART_ROOT, deep_merge, load_values
+from .cli import DEFAULT_PROJECT, DEFAULT_TIMEOUT
 
 LABEL_PROJECT = "io.nfv.project"
 LABEL_NF = "io.nfv.nf"
@@ -48,8 +49,7 @@ LABEL_WAVE = "io.nfv.wave"
 LABEL_ADMIN = "io.nfv.admin-port"
 STORE_NAME = "redis"
 STORE_URL = "redis://redis:6379/0"
-DEFAULT_PROJECT = "nfv"
-DEFAULT_TIMEOUT = 60.0
+
 # Seconds `down` gives each container between SIGTERM and SIGKILL (NFs drain in ≤ 8 s).
 STOP_TIMEOUT = 15
 # Size of the writable /tmp of every container (logs go to stdout; nothing else is written).
@@ -423,15 +423,20 @@ class DockerPlatform:
                 f"{container.name} exited with status {code}:\n{self._logs_tail(container)}"
             )
 
+    @staticmethod
+    def store_ready(container: Any) -> bool:
+        """Whether the store answers PING (asked inside its container: no port published)."""
+        try:
+            result = container.exec_run(["/usr/bin/redis-cli", "ping"])
+        except (DockerException, OSError):
+            return False
+        return result.exit_code == 0 and b"PONG" in bytes(result.output)
+
     def _wait_store(self, container: Any, deadline: float) -> None:
         while True:
             self._check_running(container)
-            try:
-                result = container.exec_run(["/usr/bin/redis-cli", "ping"])
-                if result.exit_code == 0 and b"PONG" in bytes(result.output):
-                    return
-            except (DockerException, OSError):
-                pass
+            if self.store_ready(container):
+                return
             if time.monotonic() > deadline:
                 raise NotReadyError(f"{container.name} did not answer PING in time")
             time.sleep(POLL_S)
@@ -522,7 +527,7 @@ class DockerPlatform:
             if c.status == "running" and (c.labels or {}).get(LABEL_NF) != STORE_NAME:
                 ready, reason = self.ready(c)
             elif c.status == "running":
-                ready, reason = health in ("", "healthy"), health or "running"
+                ready, reason = self.store_ready(c), "no answer to PING"
             rows.append(
                 {
                     "name": c.name,
