@@ -70,7 +70,6 @@ class CoreLab:
         self.subscribers = expand_subscribers(self.values)
         self.subs_file = self.root / "subscribers.json"
         self.subs_file.write_text(json.dumps(self.subscribers))
-        self.store_url = self.store_url or f"sqlite:///{self.root}/store.db"
         self._host = itertools.count(1)
         self.domain: str = self.values["network"]["ims_domain"]
         for nf in self.catalog:
@@ -118,7 +117,7 @@ class CoreLab:
             NFV_REPLICA=f"{nf}-{index}",
             NFV__LISTEN__HOST=address,
             NFV__ADMIN__PORT=str(admin_port),
-            NFV__STORE__URL=self.store_url,
+            NFV__STORE__URL=self.store_url or f"sqlite:///{self.root}/store-{nf}.db",
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(REPO),
         )

@@ -9,7 +9,7 @@
                                  supervisor on every change; removed by a clean `nfv down`)
       names.json                 NF name and FQDN -> loopback address (NFV_NAMES)
       subscribers.json           expanded subscriber records, mode 0600
-      store.db                   the embedded state store shared by all replicas
+      store-<nf>.db              each NF's embedded state store, shared by its replicas
       control.sock               the supervisor's control socket (JSON lines)
       config/<nf>.yaml           rendered NF config files
       logs/<nf>-<i>.log          one log per replica (stdout + stderr, appended)
@@ -91,9 +91,10 @@ class StateDir:
     def subscribers(self) -> Path:
         return self.root / "subscribers.json"
 
-    @property
-    def store(self) -> Path:
-        return self.root / "store.db"
+    def store(self, nf: str) -> Path:
+        """The NF's embedded state store, shared by its replicas (database per service:
+        no NF reads another's keys, and SQLite serialises writers per file)."""
+        return self.root / f"store-{nf}.db"
 
     @property
     def config_dir(self) -> Path:

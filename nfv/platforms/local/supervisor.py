@@ -250,7 +250,7 @@ class Supervisor:
                 "NFV__LISTEN__HOST": address,
                 "NFV__ADMIN__HOST": address,
                 "NFV__ADMIN__PORT": str(rep.admin_port),
-                "NFV__STORE__URL": f"sqlite:///{self.dir.store}",
+                "NFV__STORE__URL": f"sqlite:///{self.dir.store(rep.nf.name)}",
                 "PYTHONUNBUFFERED": "1",
             }
         )
