@@ -100,7 +100,8 @@ class Assignment:
     registered: bool
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        # As json.dumps(asdict(self)), without asdict's recursive copy.
+        return json.dumps({"server_name": self.server_name, "registered": self.registered}).encode()
 
 
 class SubscriberRepository:

@@ -104,6 +104,7 @@ class _Connection(asyncio.Protocol):
         self._on_message = on_message
         self._on_lost = on_lost
         self.last_rx = time.monotonic()
+        self._outbox: list[bytes] = []  # encoded messages waiting for _flush
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -132,11 +133,27 @@ class _Connection(asyncio.Protocol):
         self._on_lost(self)
 
     def send(self, message: Message) -> None:
+        """Queue a message; the messages queued in one event-loop iteration (answers of the
+        requests that arrived together, requests of concurrent transactions) go out in one
+        write, i.e. one system call instead of one each."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        data = message.encode()
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(data)
+
+    def _flush(self) -> None:
+        outbox = self._outbox
+        if not outbox:
+            return
+        self._outbox = []
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(message.encode())
+            self.transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
 
     def close(self) -> None:
         self.open = False
+        self._flush()  # what was sent before closing still goes out (e.g. a refusing CEA)
         if self.transport is not None:
             self.transport.close()
 
@@ -205,7 +222,7 @@ class DiameterServer:
 
     def _allowed(self, origin_host: str) -> bool:
         if not self.allow:
-            return origin_host.endswith(self.origin_realm) or origin_host == self.origin_realm
+            return origin_host == self.origin_realm or origin_host.endswith("." + self.origin_realm)
         return any(origin_host == a or origin_host.endswith("." + a) for a in self.allow)
 
     def _on_message(self, conn: _Connection, msg: Message) -> None:
@@ -329,6 +346,11 @@ class DiameterServer:
                     )
                 )
             conn.close()
+
+
+def _expire(future: asyncio.Future[Message]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 class DiameterUnavailable(Exception):
@@ -572,12 +594,16 @@ class DiameterClient:
         conn = slot.conn
         if conn is None or (opened and not conn.open):
             raise DiameterUnavailable(f"no open connection to {self.peer}")
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Message] = loop.create_future()
         slot.pending[msg.hop_by_hop] = future
         conn.send(msg)
+        # One timer on the future rather than asyncio.wait_for (a task-like wrapper each).
+        timer = loop.call_later(timeout, _expire, future)
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await future
         finally:
+            timer.cancel()
             slot.pending.pop(msg.hop_by_hop, None)
 
     async def request(self, msg: Message, *, timeout: float = REQUEST_TIMEOUT) -> Message:

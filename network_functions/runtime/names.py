@@ -25,6 +25,10 @@ __all__ = ["NameResolutionError", "NameTable"]
 log = logging.getLogger("nfv.names")
 
 ENV_VAR = "NFV_NAMES"
+# Names answered from the table (and IP literals) are remembered until the table changes,
+# so the per-request path is a stat and a dict lookup. Names come from requests (Route,
+# Request-URI hosts), so the memo is bounded.
+MEMO_LIMIT = 4096
 
 
 class NameResolutionError(Exception):
@@ -52,6 +56,7 @@ class NameTable:
         self.path: Path | None = Path(path) if path is not None else None
         self._table: dict[str, list[str]] = {}
         self._stamp: tuple[int, int, int] | None = None
+        self._memo: dict[str, str] = {}  # name -> resolve(name), from the table or literal
 
     # -- the table ------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -80,6 +85,7 @@ class NameTable:
             return
         self._table = table
         self._stamp = stamp
+        self._memo = {}
 
     @staticmethod
     def _validate(raw: object) -> dict[str, list[str]]:
@@ -113,17 +119,29 @@ class NameTable:
         return NameResolutionError(f"cannot resolve {name!r}: {where}, and DNS says: {why}")
 
     # -- resolution -----------------------------------------------------------------------
+    def cached(self, name: str) -> str | None:
+        """What :meth:`resolve` gives for ``name`` if that is known without DNS (an IP
+        literal, or a name resolved from the current table before), else None."""
+        self._refresh()
+        return self._memo.get(name)
+
+    def _remember(self, name: str, addresses: list[str]) -> list[str]:
+        if len(self._memo) < MEMO_LIMIT:
+            self._memo[name] = addresses[0]
+        return list(addresses)
+
     def resolve(self, name: str) -> str:
         """One address for ``name`` (an IP literal is returned as is)."""
-        return self.resolve_all(name)[0]
+        hit = self.cached(name)
+        return hit if hit is not None else self.resolve_all(name)[0]
 
     def resolve_all(self, name: str) -> list[str]:
         """Every address of ``name``: all table entries, or all DNS answers, in order."""
         if _is_ip(name):
-            return [name]
+            return self._remember(name, [name])
         addresses = self._lookup(name)
         if addresses is not None:
-            return list(addresses)
+            return self._remember(name, addresses)
         try:
             infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
@@ -132,14 +150,15 @@ class NameTable:
 
     async def resolve_async(self, name: str) -> str:
         """:meth:`resolve` without blocking the event loop on DNS."""
-        return (await self.resolve_all_async(name))[0]
+        hit = self.cached(name)
+        return hit if hit is not None else (await self.resolve_all_async(name))[0]
 
     async def resolve_all_async(self, name: str) -> list[str]:
         if _is_ip(name):
-            return [name]
+            return self._remember(name, [name])
         addresses = self._lookup(name)
         if addresses is not None:
-            return list(addresses)
+            return self._remember(name, addresses)
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)

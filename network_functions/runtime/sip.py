@@ -21,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import platform
 import socket
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -57,6 +59,15 @@ log = logging.getLogger("nfv.sip")
 
 # Receive buffer for the UDP sockets: overload shows as kernel drops, so give bursts room.
 UDP_RCVBUF = 4 * 1024 * 1024
+# SO_RCVBUFFORCE (socket(7)), which Python's socket module does not export: 33 in Linux's
+# asm-generic/socket.h; alpha, mips, parisc and sparc number it differently (not tried there).
+_SO_RCVBUFFORCE: int | None = getattr(socket, "SO_RCVBUFFORCE", None)
+if (
+    _SO_RCVBUFFORCE is None
+    and sys.platform == "linux"
+    and not platform.machine().startswith(("alpha", "mips", "parisc", "sparc"))
+):
+    _SO_RCVBUFFORCE = 33
 # How many ephemeral client sockets a replica sends requests from (see module docstring):
 # the next hop's SO_REUSEPORT group hashes each source port to one of its replicas, so with
 # 16 ports a replica of 3 is left without work with probability (2/3)^16 ≈ 0.2 %.
@@ -181,6 +192,18 @@ class _TcpConnection(asyncio.Protocol):
             self.transport.write(data)
 
 
+def _size_rcvbuf(sock: socket.socket) -> None:
+    """UDP_RCVBUF for a UDP socket: SO_RCVBUF is capped by net.core.rmem_max, so first try
+    SO_RCVBUFFORCE (allowed with CAP_NET_ADMIN), silently falling back to the capped size."""
+    if _SO_RCVBUFFORCE is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, UDP_RCVBUF)
+            return
+        except OSError:
+            pass
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+
+
 def _reuse_port_socket(kind: int, host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, kind)
@@ -188,7 +211,7 @@ def _reuse_port_socket(kind: int, host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if kind == socket.SOCK_DGRAM:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+            _size_rcvbuf(sock)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -278,7 +301,7 @@ class SipEndpoint:
             csock = socket.socket(
                 socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM
             )
-            csock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+            _size_rcvbuf(csock)
             csock.bind((self.host, 0))
             csock.setblocking(False)
             _, cproto = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=csock)
@@ -355,7 +378,7 @@ class SipEndpoint:
                     via.params["rport"] = str(source.port)
                 request.headers.pop_first("Via")
                 request.headers.add("Via", str(via), first=True)
-            key = server_key(request)
+            key = server_key(request, via)
         except SipParseError as exc:
             self.metrics_parse_errors.inc()
             self.send_to(make_response(request, exc.status, exc.reason).to_bytes(), source)
@@ -374,7 +397,7 @@ class SipEndpoint:
             # An ACK for a 2xx is its own transaction-less request (§17): to the TU.
             self._spawn(self.handler.on_request(IncomingRequest(self, request, source, None)))
             return
-        txn = ServerTransaction(request, reliable=source.transport != "udp", t1=self.t1)
+        txn = ServerTransaction(request, reliable=source.transport != "udp", t1=self.t1, key=key)
         self._server_txns[key] = (txn, source)
         incoming = IncomingRequest(self, request, source, txn)
         self._run_server(txn, source, txn.start())
@@ -387,9 +410,11 @@ class SipEndpoint:
             return
         self._spawn(self._handle(incoming))
 
-    def _on_cancel(self, cancel: SipRequest, source: Target, key: tuple[Any, ...]) -> None:
+    def _on_cancel(
+        self, cancel: SipRequest, source: Target, key: tuple[str, str, int | None, str]
+    ) -> None:
         """§16.10: answer the CANCEL hop by hop and cancel what we forwarded downstream."""
-        txn = ServerTransaction(cancel, reliable=source.transport != "udp", t1=self.t1)
+        txn = ServerTransaction(cancel, reliable=source.transport != "udp", t1=self.t1, key=key)
         self._server_txns[key] = (txn, source)
         self._run_server(txn, source, txn.start())
         invite_key = (*key[:3], "INVITE")
@@ -513,14 +538,17 @@ class SipEndpoint:
                     return
         conn.write(data)
 
-    def _via_for(self, transport: str, *, flow: bool = False) -> tuple[str, int | None]:
+    def _via_for(self, transport: str, *, flow: bool = False) -> tuple[str, str, int | None]:
+        """(our Via value, its branch, the client socket to send from or None)."""
+        branch = new_branch()
         if transport == "tcp":
-            return f"SIP/2.0/TCP {self.advertise}:{self.port};branch={new_branch()}", None
+            return f"SIP/2.0/TCP {self.advertise}:{self.port};branch={branch}", branch, None
         if flow:  # from the service socket, the address the flow's peer sends to
-            return f"SIP/2.0/UDP {self.advertise}:{self.port};branch={new_branch()};rport", None
+            via = f"SIP/2.0/UDP {self.advertise}:{self.port};branch={branch};rport"
+            return via, branch, None
         index = next(self._rr) % len(self._client_udp)
         port = self._client_ports[index]
-        return f"SIP/2.0/UDP {self.advertise}:{port};branch={new_branch()};rport", index
+        return f"SIP/2.0/UDP {self.advertise}:{port};branch={branch};rport", branch, index
 
     def send_request(
         self,
@@ -534,9 +562,11 @@ class SipEndpoint:
         Adds this replica's Via (§16.6 step 8). A timeout resolves with a locally made 408
         whose reason says so (§8.1.3.1), so callers handle one kind of result.
         """
-        via, index = self._via_for(target.transport, flow=target.flow)
+        via, branch, index = self._via_for(target.transport, flow=target.flow)
         request.headers.add("Via", via, first=True)
-        txn = ClientTransaction(request, reliable=target.transport != "udp", t1=self.t1)
+        txn = ClientTransaction(
+            request, reliable=target.transport != "udp", t1=self.t1, branch=branch
+        )
         future: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
         entry = _ClientEntry(txn, target, index, future, on_provisional, time.monotonic())
         self._client_txns[txn.key] = entry
@@ -545,7 +575,7 @@ class SipEndpoint:
 
     def forward_stateless(self, request: SipRequest, target: Target) -> None:
         """Forward without a transaction (ACK for 2xx, §16.11), adding our Via."""
-        via, index = self._via_for(target.transport, flow=target.flow)
+        via, _, index = self._via_for(target.transport, flow=target.flow)
         request.headers.add("Via", via, first=True)
         self.send_to(request.to_bytes(), target, from_client=index)
 

@@ -139,6 +139,9 @@ class SipNetworkFunction(NetworkFunction[SC]):
 
     async def resolve_host(self, host: str) -> str:
         """Name → IP: an IP as is; the name table / DNS; else the home-domain service label."""
+        hit = self.names.cached(host)  # an IP literal or a name of the current table
+        if hit is not None:
+            return hit
         try:
             ipaddress.ip_address(host.strip("[]"))
             return host.strip("[]")

@@ -34,6 +34,17 @@ class Binding:
     def remaining(self, now: float) -> int:
         return max(0, int(self.expires_at - now))
 
+    def to_dict(self) -> dict[str, object]:
+        """``dataclasses.asdict`` of the binding, written out (asdict is slow)."""
+        return {
+            "uri": self.uri,
+            "expires_at": self.expires_at,
+            "path": list(self.path),
+            "call_id": self.call_id,
+            "cseq": self.cseq,
+            "received": self.received,
+        }
+
 
 @dataclass
 class Registration:
@@ -46,7 +57,12 @@ class Registration:
         return [b for b in self.bindings if b.expires_at > now]
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        data = {
+            "impi": self.impi,
+            "impus": list(self.impus),
+            "bindings": [b.to_dict() for b in self.bindings],
+        }
+        return json.dumps(data).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Registration:

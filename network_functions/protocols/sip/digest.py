@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, fields
 from urllib.parse import unquote
@@ -71,6 +72,22 @@ _LHEX = frozenset("0123456789abcdefABCDEF")
 _MD5_ALGORITHMS = frozenset({"md5", "md5-sess", "akav1-md5", "akav1-md5-sess"})
 _QOPS = ("auth", "auth-int")
 
+# Characters refused in any text value (see _check_text): CTLs except HTAB, and DEL.
+_CTL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Fast path of _parse_params for the common well-formed header: the scheme, then one
+# ``name=value`` element at a time with the list separators around it. Quoted values
+# without quoted-pairs or CTLs, token values of visible characters. Anything else (and
+# every error) goes through the character-by-character parser, which names the problem.
+_FAST_SCHEME_RE = re.compile(r"[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?:[ \t]+|\Z)")
+_FAST_PARAM_RE = re.compile(
+    r"[ \t,]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"
+    r'(?:"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"|([^\x00-\x20",\x7f]+))'
+    r"[ \t]*(?:,|\Z)"
+)
+_FAST_TAIL_RE = re.compile(r"[ \t,]*")
+# 1*tchar (the same set as _TCHAR).
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
 
 class DigestError(ValueError):
     """A Digest header is malformed or incomplete; ``reason`` says how.
@@ -89,7 +106,7 @@ class DigestError(ValueError):
 
 
 def _is_token(s: str) -> bool:
-    return bool(s) and all(c in _TCHAR for c in s)
+    return _TOKEN_RE.fullmatch(s) is not None
 
 
 def _check_text(name: str, value: str) -> None:
@@ -99,14 +116,23 @@ def _check_text(name: str, value: str) -> None:
     start a new header line. Lone surrogates are refused unless they are ``surrogateescape``
     stand-ins for raw octets, which we hash back to the original octets.
     """
-    for c in value:
-        o = ord(c)
-        if (o < 0x20 and c != "\t") or o == 0x7F:
-            raise DigestError(f"control character in {name}")
+    if _CTL_RE.search(value) is not None:
+        raise DigestError(f"control character in {name}")
     try:
         _enc(value)
     except UnicodeEncodeError:
         raise DigestError(f"invalid character in {name}") from None
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds a tuple on every call; the names never change.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _enc(s: str) -> bytes:
@@ -143,6 +169,9 @@ def _parse_params(value: object, *, header: str) -> dict[str, str]:
     s = value
     if "\r" in s or "\n" in s:
         s = s.replace("\r\n ", " ").replace("\r\n\t", " ")
+    fast = _parse_params_fast(s)
+    if fast is not None:
+        return fast
     n = len(s)
     i = 0
     while i < n and s[i] in _WS:
@@ -224,6 +253,27 @@ def _parse_params(value: object, *, header: str) -> dict[str, str]:
     return params
 
 
+def _parse_params_fast(s: str) -> dict[str, str] | None:
+    """``_parse_params`` for a well-formed value, or None to take the careful path (which
+    gives the same result, or the error)."""
+    m = _FAST_SCHEME_RE.match(s)
+    if m is None or m.group(1).lower() != "digest":
+        return None
+    params: dict[str, str] = {}
+    pos = m.end()
+    match = _FAST_PARAM_RE.match
+    while True:
+        m = match(s, pos)
+        if m is None:
+            return params if _FAST_TAIL_RE.fullmatch(s, pos) else None
+        name = m.group(1).lower()
+        quoted = m.group(2)
+        if name in params or len(params) >= MAX_PARAMS:
+            return None
+        params[name] = quoted if quoted is not None else m.group(3)
+        pos = m.end()
+
+
 def _required(params: dict[str, str], name: str, header: str) -> str:
     try:
         return params[name]
@@ -251,10 +301,10 @@ class Challenge:
     stale: bool = False
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            v = getattr(self, name)
             if isinstance(v, str):
-                _check_text(f.name, v)
+                _check_text(name, v)
         if not _is_token(self.algorithm):
             raise DigestError("algorithm must be a token")
 
@@ -330,10 +380,10 @@ class Credentials:
     auts: str | None = None
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            v = getattr(self, name)
             if isinstance(v, str):
-                _check_text(f.name, v)
+                _check_text(name, v)
         # Sent unquoted (RFC 7616 §3.4), so they must be tokens.
         if not _is_token(self.algorithm):
             raise DigestError("algorithm must be a token")

@@ -309,12 +309,17 @@ class Headers:
         appended)."""
         entry = self._entry(name, value)
         key = entry[0]
-        pos = next((i for i, item in enumerate(self._items) if item[0] == key), None)
-        self._items = [item for item in self._items if item[0] != key]
-        if pos is None:
-            self._items.append(entry)
-        else:
-            self._items.insert(pos, entry)
+        out: list[tuple[str, str, str]] = []
+        placed = False
+        for item in self._items:
+            if item[0] != key:
+                out.append(item)
+            elif not placed:
+                out.append(entry)
+                placed = True
+        if not placed:
+            out.append(entry)
+        self._items = out
 
     def add(self, name: str, value: str, *, first: bool = False) -> None:
         """Append a header line; with ``first=True`` insert it before the existing lines of
@@ -324,8 +329,12 @@ class Headers:
             self._items.append(entry)
             return
         key = entry[0]
-        pos = next((i for i, item in enumerate(self._items) if item[0] == key), 0)
-        self._items.insert(pos, entry)
+        items = self._items
+        for pos, item in enumerate(items):
+            if item[0] == key:
+                items.insert(pos, entry)
+                return
+        items.insert(0, entry)
 
     def remove(self, name: str) -> None:
         """Remove every line of this header."""

@@ -15,7 +15,7 @@ import re
 import secrets
 
 from .errors import SipParseError
-from .headers import WIRE_NAME_CACHE, Headers, resolve_wire_name
+from .headers import WIRE_NAME_CACHE, Headers, resolve_wire_name, split_comma_list
 from .uri import TOKEN_RE, NameAddr, SipUri, Via, is_digits, short
 
 __all__ = [
@@ -227,11 +227,13 @@ class SipMessage:
 
     @property
     def top_via(self) -> Via:
-        """The topmost Via value."""
-        values = self.headers.get_all("Via")
-        if not values:
-            raise SipParseError("Missing Via header")
-        return Via.parse(values[0])
+        """The topmost Via value (the first element of ``get_all("Via")``)."""
+        for key, _, value in self.headers._items:
+            if key == "via":
+                elements = split_comma_list(value)
+                if elements:
+                    return Via.parse(elements[0])
+        raise SipParseError("Missing Via header")
 
     @property
     def from_(self) -> NameAddr:
@@ -424,14 +426,14 @@ def _parse(
     singles: dict[str, str] = {}
     has_via = False
     wire_names = WIRE_NAME_CACHE
+    append = items.append
     for ln in lines[1:]:
-        colon = ln.find(":")
-        if colon < 0:
+        raw, colon, value = ln.partition(":")
+        if not colon:
             raise SipParseError(f"Malformed header line (no colon) {short(ln)}")
-        raw = ln[:colon]
         key, name = wire_names.get(raw) or resolve_wire_name(raw)
-        value = ln[colon + 1 :].strip(" \t")
-        items.append((key, name, value))
+        value = value.strip(" \t")
+        append((key, name, value))
         if key in _SINGLETONS:
             if key in singles:
                 raise SipParseError(f"Multiple {name} headers")

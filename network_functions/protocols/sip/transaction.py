@@ -25,7 +25,7 @@ from typing import TypeAlias
 from .errors import SipParseError, TransactionError
 from .headers import Headers
 from .message import SipRequest, SipResponse, parse_cseq
-from .uri import MAGIC_COOKIE
+from .uri import MAGIC_COOKIE, Via
 
 __all__ = [
     "T1",
@@ -123,13 +123,15 @@ Action: TypeAlias = (
 )
 
 
-def server_key(request: SipRequest) -> tuple[str, str, int | None, str]:
+def server_key(request: SipRequest, via: Via | None = None) -> tuple[str, str, int | None, str]:
     """Server transaction key (§17.2.3): (branch, sent-by host, sent-by port, method), with
     ACK mapped to INVITE. For a branch without the RFC 3261 magic cookie (RFC 2543 peers, or
     the bare cookie of RFC 4475 §3.2.1) the branch slot holds a synthetic ID built from
     Request-URI, From tag, Call-ID, CSeq number and the branch, per the §17.2.3 fallback (the
-    To tag is left out so that the ACK of a non-2xx matches its INVITE)."""
-    via = request.top_via
+    To tag is left out so that the ACK of a non-2xx matches its INVITE). ``via`` is the
+    request's top Via when the caller has it parsed already."""
+    if via is None:
+        via = request.top_via
     method = "INVITE" if request.method == "ACK" else request.method
     branch = via.branch
     if branch is None or not branch.startswith(MAGIC_COOKIE) or len(branch) == len(MAGIC_COOKIE):
@@ -209,11 +211,15 @@ class ClientTransaction(_Transaction):
         t1: float = T1,
         t2: float = T2,
         t4: float = T4,
+        branch: str | None = None,
     ) -> None:
+        """``branch``: the branch of the request's top Via when the caller knows it (it made
+        that Via), to save parsing it again."""
         if request.method == "ACK":
             raise TransactionError("ACK is sent without a client transaction (§17.1)")
         super().__init__(request, reliable, t1, t2, t4)
-        branch = request.top_via.branch
+        if branch is None:
+            branch = request.top_via.branch
         if not branch or not branch.startswith(MAGIC_COOKIE) or branch == MAGIC_COOKIE:
             raise TransactionError("client request needs an RFC 3261 branch (§8.1.1.7)")
         self._key = (branch, request.method)
@@ -356,11 +362,13 @@ class ServerTransaction(_Transaction):
         t1: float = T1,
         t2: float = T2,
         t4: float = T4,
+        key: tuple[str, str, int | None, str] | None = None,
     ) -> None:
+        """``key``: ``server_key(request)`` when the caller computed it already."""
         if request.method == "ACK":
             raise TransactionError("an ACK does not create a server transaction (§17.2)")
         super().__init__(request, reliable, t1, t2, t4)
-        self._key = server_key(request)
+        self._key = server_key(request) if key is None else key
         self._timer_names = frozenset("GHI") if self.is_invite else frozenset("J")
         self.state = "proceeding" if self.is_invite else "trying"
         self.last_response: SipResponse | None = None
