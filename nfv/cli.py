@@ -192,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_build_command(sub)
     add_docker_runtime(sub)
+
+    # Kubernetes manifests from the Jinja chart.
+    from .manifests import add_commands as add_render_commands
+
+    add_render_commands(sub)
     return parser
 
 
