@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
+from .argtypes import seconds
 from .errors import NfvError, PlatformError
 from .platforms.local.plan import DEFAULT_SUBNET
 from .platforms.local.platform import (
@@ -57,16 +58,6 @@ def _replicas(text: str) -> int:
     if not 0 <= n <= 64:
         raise argparse.ArgumentTypeError(f"replicas must be 0..64, got {n}")
     return n
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be in (0, 86400] seconds, got {text}")
-    return value
 
 
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
@@ -121,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds,
         default=_env("TIMEOUT", str(DEFAULT_TIMEOUT)),
         help="seconds to wait for readiness",
     )
@@ -141,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("nf", help="network function, e.g. scscf")
     scale.add_argument("replicas", type=_replicas, help="replica count (0..64)")
     scale.add_argument("--no-wait", action="store_true", help="return without waiting")
-    scale.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT)
+    scale.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT)
     scale.set_defaults(func=cmd_scale)
 
     logs = sub.add_parser("logs", parents=[state], help="an NF's replica logs, merged")
@@ -433,8 +424,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
-    for step, seconds in report.steps:
-        print(f"{step:<60} {seconds * 1000:8.1f} ms")
+    for step, elapsed in report.steps:
+        print(f"{step:<60} {elapsed * 1000:8.1f} ms")
     print(f"check passed through {pcscf[0]}:{pcscf[1]}/{args.transport}")
     return 0
 

@@ -10,15 +10,11 @@
 from __future__ import annotations
 
 from network_functions.protocols.diameter import (
-    APP_CX,
     CMD_LIR,
     CMD_UAR,
-    VENDOR_3GPP,
     ExperimentalResultCode,
-    Message,
     ResultCode,
     answer_code,
-    new_session_id,
 )
 from network_functions.protocols.ims import impi_from_impu, normalise_impu, tel_to_sip
 from network_functions.protocols.sip import SipParseError, SipUri, digest
@@ -64,21 +60,6 @@ class Icscf(SipNetworkFunction[IcscfConfig]):
             "icscf_hss_queries_total", "UAR/LIR outcomes", ("command", "result")
         )
 
-    def _cx(self, command: int, impu: str) -> Message:
-        origin = f"{self.replica}.{self.config.realm}"
-        msg = Message(command, APP_CX, request=True, proxiable=True)
-        msg.add("Session-Id", new_session_id(origin))
-        msg.add(
-            "Vendor-Specific-Application-Id",
-            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", APP_CX)],
-        )
-        msg.add("Auth-Session-State", 1)
-        msg.add("Origin-Host", origin)
-        msg.add("Origin-Realm", self.config.realm)
-        msg.add("Destination-Realm", self.config.realm)
-        msg.add("Public-Identity", impu)
-        return msg
-
     async def scscf_target(self, server_name: str) -> Target:
         uri = SipUri.parse(server_name)
         return Target(
@@ -114,8 +95,7 @@ class Icscf(SipNetworkFunction[IcscfConfig]):
         dereg = (expires is not None and expires.strip() == "0") or "expires=0" in contact.replace(
             " ", ""
         )
-        uar = self._cx(CMD_UAR, impu)
-        uar.add("User-Name", impi)
+        uar = self.cx_request(CMD_UAR, impu, impi=impi)
         uar.add(
             "Visited-Network-Identifier",
             (req.headers.get("P-Visited-Network-ID") or self.config.domain).strip('"'),
@@ -151,7 +131,7 @@ class Icscf(SipNetworkFunction[IcscfConfig]):
         fwd = self.forward_copy(req)
         self.pop_own_routes(fwd)
         impu = normalise_impu(fwd.uri)
-        lir = self._cx(CMD_LIR, impu)
+        lir = self.cx_request(CMD_LIR, impu)
         try:
             lia = await self.diameter_request("hss", lir)
         except DiameterUnavailable:
@@ -161,7 +141,7 @@ class Icscf(SipNetworkFunction[IcscfConfig]):
         code = answer_code(lia)
         if code == ExperimentalResultCode.DIAMETER_ERROR_USER_UNKNOWN and impu.startswith("tel:"):
             lia = await self.diameter_request(
-                "hss", self._cx(CMD_LIR, tel_to_sip(impu, self.config.domain))
+                "hss", self.cx_request(CMD_LIR, tel_to_sip(impu, self.config.domain))
             )
             code = answer_code(lia)
         self.m_queries.labels("LIR", str(code)).inc()

@@ -198,29 +198,24 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         self.pop_own_routes(fwd)
         fwd.headers.remove("P-Preferred-Identity")
         fwd.headers.set("P-Asserted-Identity", f"<{identity}>")
-        fwd.headers.remove("Route")
-        for hop in record["service_route"]:
-            fwd.headers.add("Route", hop)
-        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
-        try:
-            target = await self.next_hop(fwd)
-        except (NameResolutionError, SipParseError) as exc:
-            incoming.reply(500, f"Server Internal Error ({exc})"[:100])
-            return
-        response = await self.endpoint.proxy(incoming, fwd, target)
-        self.m_sessions.labels("orig", str(response.status)).inc()
+        response = await self.relay(
+            incoming,
+            fwd,
+            routes=record["service_route"],
+            error_status=500,
+            error_reason="Server Internal Error",
+        )
+        if response is not None:
+            self.m_sessions.labels("orig", str(response.status)).inc()
 
     async def terminating(self, incoming: IncomingRequest) -> None:
         fwd = self.forward_copy(incoming.request)
         self.pop_own_routes(fwd)
-        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
-        try:
-            target = await self.next_hop(fwd)
-        except (NameResolutionError, SipParseError) as exc:
-            incoming.reply(480, f"Temporarily Unavailable ({exc})"[:100])
-            return
-        response = await self.endpoint.proxy(incoming, fwd, target)
-        self.m_sessions.labels("term", str(response.status)).inc()
+        response = await self.relay(
+            incoming, fwd, routes=None, error_status=480, error_reason="Temporarily Unavailable"
+        )
+        if response is not None:
+            self.m_sessions.labels("term", str(response.status)).inc()
 
 
 def _strip_keys(response: SipResponse) -> None:

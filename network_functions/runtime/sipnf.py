@@ -16,7 +16,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from network_functions.protocols.diameter import APP_CX, VENDOR_3GPP, Message
+from network_functions.protocols.diameter import APP_CX, VENDOR_3GPP, Message, new_session_id
 from network_functions.protocols.sip import (
     NameAddr,
     SipParseError,
@@ -231,6 +231,49 @@ class SipNetworkFunction(NetworkFunction[SC]):
             return
         response.headers.pop_first("Via")
         self.endpoint.send_response_upstream(response)
+
+    def cx_request(self, command: int, impu: str, *, impi: str | None = None) -> Message:
+        """A Cx request from this replica (TS 29.229 §6.1): the AVPs every Cx command
+        carries, then User-Name (when given) and Public-Identity."""
+        origin = f"{self.replica}.{self.config.realm}"
+        msg = Message(command, APP_CX, request=True, proxiable=True)
+        msg.add("Session-Id", new_session_id(origin))
+        msg.add(
+            "Vendor-Specific-Application-Id",
+            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", APP_CX)],
+        )
+        msg.add("Auth-Session-State", 1)  # NO_STATE_MAINTAINED
+        msg.add("Origin-Host", origin)
+        msg.add("Origin-Realm", self.config.realm)
+        msg.add("Destination-Realm", self.config.realm)
+        if impi is not None:
+            msg.add("User-Name", impi)
+        msg.add("Public-Identity", impu)
+        return msg
+
+    async def relay(
+        self,
+        incoming: IncomingRequest,
+        fwd: SipRequest,
+        *,
+        routes: list[str] | None,
+        error_status: int,
+        error_reason: str,
+    ) -> SipResponse | None:
+        """Forward an initial request as a Record-Routing proxy (§16.6): optionally replace
+        its Route set, add our Record-Route, send it to the next hop and relay the answer.
+        Returns the final response sent upstream, or None when the next hop is unknown."""
+        if routes is not None:
+            fwd.headers.remove("Route")
+            for hop in routes:
+                fwd.headers.add("Route", hop)
+        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
+        try:
+            target = await self.next_hop(fwd)
+        except (NameResolutionError, SipParseError) as exc:
+            incoming.reply(error_status, f"{error_reason} ({exc})"[:100])
+            return None
+        return await self.endpoint.proxy(incoming, fwd, target)
 
     async def diameter_request(self, peer: str, message: Message) -> Message:
         return await self.diameter[peer].request(message)

@@ -26,15 +26,12 @@ import xml.etree.ElementTree as ET
 from pydantic import BaseModel, ConfigDict, Field
 
 from network_functions.protocols.diameter import (
-    APP_CX,
     CMD_MAR,
     CMD_SAR,
-    VENDOR_3GPP,
     ExperimentalResultCode,
     Message,
     ResultCode,
     answer_code,
-    new_session_id,
 )
 from network_functions.protocols.ims import impi_from_impu, normalise_impu, tel_to_sip
 from network_functions.protocols.sip import (
@@ -247,18 +244,7 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
             incoming.reply(exc.status, exc.reason)
 
     def _cx_request(self, command: int, impi: str, impu: str) -> Message:
-        msg = Message(command, APP_CX, request=True, proxiable=True)
-        msg.add("Session-Id", new_session_id(f"{self.replica}.{self.config.realm}"))
-        msg.add(
-            "Vendor-Specific-Application-Id",
-            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", APP_CX)],
-        )
-        msg.add("Auth-Session-State", 1)
-        msg.add("Origin-Host", f"{self.replica}.{self.config.realm}")
-        msg.add("Origin-Realm", self.config.realm)
-        msg.add("Destination-Realm", self.config.realm)
-        msg.add("User-Name", impi)
-        msg.add("Public-Identity", impu)
+        msg = self.cx_request(command, impu, impi=impi)
         msg.add("Server-Name", self.config.server_name)
         return msg
 
@@ -479,14 +465,12 @@ class Scscf(SipNetworkFunction[ScscfConfig]):
             return
         binding = max(bindings, key=lambda b: b.expires_at)
         fwd.uri = binding.uri
-        fwd.headers.remove("Route")
-        for hop in binding.path:
-            fwd.headers.add("Route", hop)
-        fwd.headers.add("Record-Route", f"<{self.own_uri()}>", first=True)
-        try:
-            target = await self.next_hop(fwd)
-        except (NameResolutionError, SipParseError) as exc:
-            incoming.reply(480, f"Temporarily Unavailable ({exc})"[:100])
-            return
-        response = await self.endpoint.proxy(incoming, fwd, target)
-        self.m_sessions.labels("term", str(response.status)).inc()
+        response = await self.relay(
+            incoming,
+            fwd,
+            routes=binding.path,
+            error_status=480,
+            error_reason="Temporarily Unavailable",
+        )
+        if response is not None:
+            self.m_sessions.labels("term", str(response.status)).inc()

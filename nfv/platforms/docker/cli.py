@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...argtypes import seconds
 from ...errors import PlatformError
 
 if TYPE_CHECKING:
@@ -43,16 +44,6 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1..65535, got {port}")
     return port
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be in (0, 86400] seconds, got {text}")
-    return value
 
 
 def _add(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
@@ -113,7 +104,7 @@ def _options(name: str, parser: argparse.ArgumentParser) -> None:
         _add(
             parser,
             "--timeout",
-            type=_seconds,
+            type=seconds,
             default=float(_env("TIMEOUT", str(DEFAULT_TIMEOUT)) or DEFAULT_TIMEOUT),
             help="seconds to wait for readiness",
         )
@@ -267,8 +258,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(report.as_dict(), indent=2))
         return 0
-    for step, seconds in report.steps:
-        print(f"ok  {step:<50} {seconds * 1000:8.1f} ms")
+    for step, elapsed in report.steps:
+        print(f"ok  {step:<50} {elapsed * 1000:8.1f} ms")
     print(f"the core works (P-CSCF {pcscf[0]}:{pcscf[1]}, {args.transport.upper()})")
     return 0
 
