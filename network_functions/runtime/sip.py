@@ -170,9 +170,16 @@ class _TcpConnection(asyncio.Protocol):
         try:
             messages = self.parser.feed(data)
         except SipParseError as exc:
-            # RFC 3261 §18.3: a stream we cannot frame any more must be closed.
+            # RFC 3261 §18.3: a stream we cannot frame any more must be closed — after
+            # answering the request whose header we still have (e.g. 413 for an oversized
+            # message, §21.4.11), when it carries what a response needs.
             self.endpoint.metrics_parse_errors.inc()
             log.info("closing SIP/TCP connection from %s:%s: %s", *self.peer, exc.reason)
+            for message in exc.messages:
+                self.endpoint._on_message(message, Target(self.peer[0], self.peer[1], "tcp"))
+            answer = _best_effort_error(data, exc.status, exc.reason)
+            if answer is not None:
+                self.write(answer)
             if self.transport is not None:
                 self.transport.close()
             return

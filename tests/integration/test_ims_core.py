@@ -212,6 +212,24 @@ def test_malformed_request_gets_400_naming_the_problem(core: CoreLab) -> None:
     assert metrics[("sip_parse_errors_total", ())] >= 3
 
 
+def test_oversized_message_over_tcp_is_refused_with_413(core: CoreLab) -> None:
+    big = BAD_REGISTER.replace(
+        b"CSeq: 1 REGISTER\r\nContent-Length: 0",
+        (
+            b"Call-ID: big@x\r\nCSeq: 1 REGISTER\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: 200000"
+        ),
+    )
+    with socket.create_connection(core.pcscf, timeout=3) as s:
+        s.sendall(big + b"x" * 1000)
+        reply = b""
+        while chunk := s.recv(65535):
+            reply += chunk  # the P-CSCF answers, then closes the connection (RFC 3261 §18.3)
+    assert reply.startswith(b"SIP/2.0 413 "), reply
+    pcscf = next(r for r in core.replicas if r.nf == "pcscf")
+    assert pcscf.proc.poll() is None and pcscf.ready()
+
+
 def _diameter_session(core: CoreLab) -> tuple[socket.socket, StreamParser, IdGenerator]:
     sock = socket.create_connection((core.address("hss"), 3868), timeout=3)
     parser, ids = StreamParser(), IdGenerator()
