@@ -36,6 +36,8 @@ class SipConfig(BaseModel):
     port: int = Field(default=5060, ge=0, le=65535)
     transports: list[str] = ["udp", "tcp"]
     t1: float = Field(default=0.5, gt=0)
+    # Requests in progress per replica beyond which new ones get 503 (overload control).
+    max_pending: int = Field(default=200, ge=1)
 
 
 class DiameterPeerConfig(BaseModel):
@@ -82,6 +84,7 @@ class SipNetworkFunction(NetworkFunction[SC]):
             handler=self,
             metrics=self.metrics,
             t1=config.sip.t1,
+            max_pending=config.sip.max_pending,
         )
         self.diameter: dict[str, DiameterClient] = {}
         for peer in config.diameter.peers:

@@ -451,3 +451,23 @@ def test_sctp_on_a_kernel_without_it_is_a_clear_startup_error(tmp_path: Path) ->
         assert "no SCTP" in hss.log.read_text()
     finally:
         lab.stop_all()
+
+
+def test_overload_is_refused_with_503(tmp_path: Path) -> None:
+    """With more requests in progress than sip.max_pending, new ones get 503 at once."""
+    lab = CoreLab(tmp_path, lab_values())
+    try:
+        lab.start("hss")
+        pcscf = lab.start("pcscf", env={"NFV__SIP__MAX_PENDING": "1"})
+        lab.wait_ready()  # no I-CSCF runs: a REGISTER the P-CSCF forwards stays pending
+        with ue(lab, 0) as first, ue(lab, 1) as second:
+            first.send(first._register_request(600, None))
+            time.sleep(0.3)
+            second.timeout = 3.0
+            reply = second.transaction(second._register_request(600, None))
+            assert reply.status == 503 and "overload" in reply.reason
+            assert reply.headers.get("Retry-After") == "1"
+        metrics = parse_metrics(pcscf.metrics())
+        assert metrics[("sip_overload_rejections_total", ())] >= 1
+    finally:
+        lab.stop_all()
