@@ -280,14 +280,22 @@ class ImageBuilder:
         self.progress(BuildEvent(spec.name, "step", f"import {tar.name}"))
 
         def run() -> None:
-            answer = self.client.api.import_image_from_file(
-                str(tar), repository=spec.repository, tag=spec.tag, changes=changes
-            )
+            # Imported untagged, then tagged by id: Podman 4.3's compatible API ignores the
+            # import's tag (it names every import `<repository>:latest`).
+            answer = self.client.api.import_image_from_file(str(tar), changes=changes)
+            image_id = ""
             for line in str(answer).splitlines():
                 with contextlib.suppress(ValueError):
                     event = json.loads(line)
                     if isinstance(event, dict) and event.get("error"):
                         raise BuildError(f"importing {tar} failed: {event['error']}")
+                    if isinstance(event, dict) and str(event.get("status", "")).startswith(
+                        "sha256:"
+                    ):
+                        image_id = str(event["status"])
+            if not image_id:
+                raise BuildError(f"importing {tar}: the engine did not say which image it made")
+            self.client.api.tag(image_id, spec.repository, spec.tag)
 
         self._call(spec, run)
 

@@ -5,6 +5,8 @@ then the default socket ``unix:///var/run/docker.sock``. Anything speaking the D
 API answers: Docker Engine, or Podman's compatible service (``podman system service``).
 The API version is fixed at 1.41 (Debian's 20.10), which newer engines still serve.
 Connection failures become one :class:`~nfv.errors.EngineError` saying how to start one.
+Podman runs health checks from systemd timers: with no systemd (as on these machines) it
+never runs them itself, so :func:`run_healthcheck` runs one on demand (libpod API).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ API_TIMEOUT = 600
 
 START_HINT = (
     "Start one with `export DOCKER_HOST=$(scripts/docker-engine start)` (Debian docker.io, "
-    "with this project's flags), or point DOCKER_HOST / --host at a running Docker or "
-    "Podman API socket (`podman system service --time=0 unix:///run/podman/podman.sock`)."
+    "with this project's flags) or `export DOCKER_HOST=$(scripts/podman-service start)` "
+    "(Podman's Docker-compatible API), or point DOCKER_HOST / --host at a running Docker "
+    "or Podman API socket."
 )
+# The libpod API version asked for Podman-only calls (Podman 4.0 and later serve it).
+LIBPOD_API = "v4.0.0"
 
 
 def engine_host(host: str | None = None) -> tuple[str, str]:
@@ -90,3 +95,26 @@ def describe(client: Any) -> str:
     components = info.get("Components") or [{}]
     name = str(components[0].get("Name") or "Engine")
     return f"{name} {info.get('Version', '?')} (API {client.api.api_version})"
+
+
+def is_podman(client: Any) -> bool:
+    """Whether the engine is Podman's Docker-compatible service."""
+    try:
+        info = client.version()
+    except (DockerException, OSError):
+        return False
+    components = info.get("Components") or []
+    return any("podman" in str(c.get("Name", "")).lower() for c in components)
+
+
+def run_healthcheck(client: Any, container: str) -> str:
+    """Run *container*'s HEALTHCHECK once now and return its health status (healthy,
+    unhealthy, starting). Podman only: its service schedules health checks through systemd
+    timers and, without systemd, never runs them (the state stays "starting")."""
+    url = f"{client.api.base_url}/{LIBPOD_API}/libpod/containers/{container}/healthcheck"
+    try:
+        response = client.api.get(url, timeout=30)
+        response.raise_for_status()
+        return str(response.json().get("Status", ""))
+    except (DockerException, OSError, ValueError) as exc:
+        raise EngineError(f"cannot run the health check of {container}: {exc}") from exc

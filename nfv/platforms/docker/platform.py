@@ -15,11 +15,13 @@
   ``/readyz``; ``down`` stops (SIGTERM, drain) and removes everything carrying the
   project's label, network included.
 
-Bind mounts need the engine on this host (a local socket: Docker or Podman).
+Bind mounts need the engine on this host (a local socket: Docker or Podman). Podman
+(4.3, no systemd) never runs health checks by itself: ``status`` runs them on demand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +39,7 @@ from network_functions.runtime.http import http_request_sync
 from ...catalog import Catalog, NFDescriptor, load_catalog
 from ...errors import EngineError, NotReadyError, PlatformError
 from ...images.builder import BuildEvent, ImageBuilder, pull_image
+from ...images.engine import is_podman, run_healthcheck
 from ...images.recipe import CONFIG_DIR, SECRETS_DIR, ImagePlan, plan_images
 from ...render import expand_subscribers, render_nf_config
 from ...values import CHART_ROOT, deep_merge, load_values
@@ -133,6 +136,12 @@ class DockerPlatform:
         self.project = project
         self.dir = Path(state_dir)
         self.network = f"{project}-core"
+        self._is_podman: bool | None = None
+
+    def _podman(self) -> bool:
+        if self._is_podman is None:
+            self._is_podman = is_podman(self.client)
+        return self._is_podman
 
     # -- paths -----------------------------------------------------------------------------
     @property
@@ -519,6 +528,10 @@ class DockerPlatform:
         rows = []
         for c in self._containers():
             health = (c.attrs.get("State", {}).get("Health") or {}).get("Status", "")
+            if health == "starting" and c.status == "running" and self._podman():
+                # Podman without systemd never runs health checks by itself: run one now.
+                with contextlib.suppress(EngineError):
+                    health = run_healthcheck(self.client, c.name)
             ports = []
             for key, bindings in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
                 for b in bindings or []:
