@@ -7,6 +7,7 @@ Each lab takes a fresh 127.X.Y.0/24 block so labs never share addresses.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,6 +186,21 @@ class CoreLab:
 
     def subscriber(self, i: int) -> dict[str, str]:
         return self.subscribers[i]
+
+
+@contextlib.contextmanager
+def running_core(root: Path, values: dict[str, Any] | None = None, **kw: Any) -> Iterator[CoreLab]:
+    """A started core for the duration of the block; its logs are printed if the block
+    fails, and every process it started is stopped afterwards."""
+    lab = CoreLab(root, values if values is not None else lab_values(), **kw)
+    try:
+        lab.start_core()
+        yield lab
+    except BaseException:
+        print(lab.logs())
+        raise
+    finally:
+        lab.stop_all()
 
 
 def lab_values(**overrides: Any) -> dict[str, Any]:

@@ -28,22 +28,15 @@ from network_functions.sim.ue import UE, UEError, place_call
 from nfv.check import make_ue, run_check
 
 from .conftest_redis import RedisUnavailable, redis_server
-from .corelab import CoreLab, lab_values
+from .corelab import CoreLab, lab_values, running_core
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    lab = CoreLab(tmp_path_factory.mktemp("core"), lab_values())
-    try:
-        lab.start_core()
+    with running_core(tmp_path_factory.mktemp("core")) as lab:
         yield lab
-    except BaseException:
-        print(lab.logs())
-        raise
-    finally:
-        lab.stop_all()
 
 
 def ue(core: CoreLab, i: int, *, aka: bool = False, transport: str = "udp") -> UE:

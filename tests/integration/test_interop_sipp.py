@@ -22,7 +22,7 @@ import pytest
 
 from network_functions.runtime.metrics import parse_metrics
 
-from .corelab import REPO, CoreLab, lab_values
+from .corelab import REPO, CoreLab, running_core
 
 pytestmark = [
     pytest.mark.integration,
@@ -153,15 +153,8 @@ def port_bound(port: int, transport: str) -> bool:
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    lab = CoreLab(tmp_path_factory.mktemp("core"), lab_values())
-    try:
-        lab.start_core()
+    with running_core(tmp_path_factory.mktemp("core")) as lab:
         yield lab
-    except BaseException:
-        print(lab.logs())
-        raise
-    finally:
-        lab.stop_all()
 
 
 def _csv(path: Path, core: CoreLab, me: int, peer: int) -> Path:
