@@ -288,29 +288,38 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _foreground(platform: LocalPlatform) -> int:
-    """Stay until Ctrl-C (or SIGTERM/SIGHUP), echoing the supervisor's events; then down."""
+    """Stay until Ctrl-C (or SIGTERM/SIGHUP), echoing the supervisor's events; then down.
+
+    The stop itself runs with SIGINT/SIGTERM/SIGHUP ignored: a second Ctrl-C must not leave
+    the core half stopped (the supervisor would still finish, but `nfv` would not report it).
+    """
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupt)
-    print("running in the foreground: Ctrl-C stops the core", flush=True)
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, interrupt)
+        print("running in the foreground: Ctrl-C stops the core", flush=True)
         events = platform.logs(
             "supervisor", follow=True, history=False, stop=lambda: platform.supervisor() is None
         )
         for line in events:
             _echo_event(line)
-        # the generator ends when the supervisor is gone without us asking
-        print("nfv: the supervisor exited", file=sys.stderr)
-        platform.down()
-        return 1
     except KeyboardInterrupt:
+        for sig in stop_signals:
+            signal.signal(sig, signal.SIG_IGN)
         print("\nstopping the core ...", flush=True)
         report = platform.down()
         print(report.message, flush=True)
         return 0
+    # the generator ends when the supervisor is gone without us asking
+    for sig in stop_signals:
+        signal.signal(sig, signal.SIG_IGN)
+    print("nfv: the supervisor exited", file=sys.stderr)
+    platform.down()
+    return 1
 
 
 def _echo_event(line: str) -> None:
