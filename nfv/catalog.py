@@ -67,6 +67,9 @@ class NFDescriptor(BaseModel):
     tier: int = Field(ge=0, le=9)
     interfaces: tuple[Interface, ...]
     peers: tuple[str, ...] = ()
+    # Peers used only when the values enable them (the P-CSCF's Rx to a PCRF): never
+    # required, but once enabled they are peers like the others (NetworkPolicies, names).
+    optional_peers: tuple[str, ...] = ()
     state: tuple[str, ...] = ()
     needs_store: bool = False
     secrets: tuple[str, ...] = ()
@@ -107,7 +110,7 @@ class Catalog(Mapping[str, NFDescriptor]):
     def __init__(self, descriptors: list[NFDescriptor]) -> None:
         self._by_name = {d.name: d for d in descriptors}
         for d in descriptors:
-            for peer in d.peers:
+            for peer in (*d.peers, *d.optional_peers):
                 if peer not in self._by_name:
                     raise CatalogError(
                         f"NF {d.name!r} needs peer {peer!r}, which has no descriptor"

@@ -188,6 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
     from .manifests import add_commands as add_render_commands
 
     add_render_commands(sub)
+
+    # Locust load tests and elasticity experiments (Locust runs in subprocesses only).
+    from .loadtest.cli import add_commands as add_loadtest_commands
+
+    add_loadtest_commands(sub)
+
+    # The core on Kubernetes: deploy/upgrade/destroy; --platform k8s on status/scale/logs.
+    from .platforms.kubernetes import add_commands as add_kubernetes_commands
+
+    add_kubernetes_commands(sub)
+
+    # Ansible playbooks (playbooks/) through ansible-runner.
+    from .playbooks import add_commands as add_playbook_commands
+
+    add_playbook_commands(sub)
     return parser
 
 
@@ -419,23 +434,38 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import run_check
+    from .check import CheckReport, epc_target, run_check, run_epc_check
 
     platform = _platform(args)
-    pcscf = platform.entry_point()
     plan = platform.plan()
-    assert plan is not None  # entry_point() checked
+    epc = epc_target(dict(plan)) if plan is not None else None
+    try:
+        pcscf: tuple[str, int] | None = platform.entry_point()
+    except PlatformError:
+        if epc is None:
+            raise
+        pcscf = None  # an EPC without the IMS: check the attach only
+    assert plan is not None  # entry_point() or epc_target() checked
     try:
         subscribers = json.loads(platform.dir.subscribers.read_text())
     except (OSError, ValueError) as exc:
         raise PlatformError(f"cannot read {platform.dir.subscribers}: {exc}") from exc
-    report = run_check(subscribers, domain=plan["domain"], pcscf=pcscf, transport=args.transport)
+    report = CheckReport()
+    if pcscf is not None:
+        report = run_check(
+            subscribers, domain=plan["domain"], pcscf=pcscf, transport=args.transport
+        )
+    if epc is not None:
+        report.steps += run_epc_check(subscribers, epc).steps
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
     for step, elapsed in report.steps:
         print(f"{step:<60} {elapsed * 1000:8.1f} ms")
-    print(f"check passed through {pcscf[0]}:{pcscf[1]}/{args.transport}")
+    if pcscf is not None:
+        print(f"check passed through {pcscf[0]}:{pcscf[1]}/{args.transport}")
+    if epc is not None:
+        print(f"EPC check passed through the MME at {epc.host}:{epc.port}")
     return 0
 
 

@@ -1,18 +1,23 @@
 """Kubernetes manifests for the VoLTE core: the Jinja chart rendered, checked and written out.
 
 ``charts/volte-core/templates/`` holds one template per object kind; each loops over the
-enabled NFs, whose per-object facts (ports, Services, peers allowed in, resources, replicas,
-image, config checksum) this module derives from the NF descriptors and the values — no NF
-is named here or in the templates. The pipeline is:
+enabled NFs, whose per-object facts (ports, Services, peers allowed in and out, resources,
+replicas, image, config checksum) this module derives from the NF descriptors and the
+values — no NF is named here or in the templates. The pipeline is:
 
-1. :func:`load_chart_values` merges values.yaml ← profile ← files ← ``--set`` and checks the
-   result against ``values.schema.json``; a problem names the file that set the key, the key
-   path, the bad value and what was expected (:class:`~nfv.errors.ValuesError`).
+1. :func:`nfv.values.load_values` (also here as ``load_chart_values``) merges values.yaml ←
+   profile ← files ← ``--set`` and checks the result against ``values.schema.json``; a
+   problem names the file that set the key, the key path, the bad value and what was
+   expected (:class:`~nfv.errors.ValuesError`). Every platform loads values this way.
 2. :func:`render_manifests` renders the templates into objects (dicts), deterministically
-   ordered by kind then name, and runs :func:`check_objects` on them (structural checks:
-   names, labels, ports, selectors, Service targets, NetworkPolicy peers, referenced
-   ConfigMaps/Secrets/ServiceAccounts); any problem raises :class:`~nfv.errors.RenderError`.
-3. :func:`dump_stream` / :func:`write_directory` write them as YAML, byte-identical across runs.
+   ordered by kind then name, and runs :func:`check_objects` on them (structural checks the
+   API schemas cannot express: names, labels, selectors matching pods, Service targets,
+   NetworkPolicy peers, referenced ConfigMaps/Secrets/ServiceAccounts); any problem raises
+   :class:`~nfv.errors.RenderError`.
+3. Optionally (``nfv render --validate [--kube-version X.Y]``)
+   :func:`nfv.kubeschema.validate_objects` checks every object against the Kubernetes
+   OpenAPI schemas of one version (kubernetes-validate), naming object and field path.
+4. :func:`dump_stream` / :func:`write_directory` write them as YAML, byte-identical across runs.
 
 :func:`add_commands` adds ``nfv render`` to the CLI.
 """
@@ -27,6 +32,7 @@ import math
 import os
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,16 +43,19 @@ import yaml
 from .catalog import Catalog, Interface, NFDescriptor, load_catalog
 from .errors import RenderError, ValuesError
 from .images.recipe import CONFIG_DIR, REPOSITORY_PREFIX, SECRETS_DIR, USER_ID, plan_images
+from .kubeschema import DEFAULT_KUBE_VERSION, minor_version, validate_objects
 from .render import expand_subscribers, render_nf_config
 from .scaling import NFAutoscalingValues, autoscaling_values
-from .schema import Validator
-from .values import CHART_ROOT, _read_yaml, deep_merge, profiles
+from .values import CHART_ROOT, deep_merge, load_values
 
 PART_OF = "volte-core"
 MANAGED_BY = "nfv"
 STORE_NAME = "redis"
 STORE_PORT = 6379
 STORE_URL = f"redis://{STORE_NAME}:{STORE_PORT}/0"
+# libyaml's parser when PyYAML has it (about 10x faster than the pure-Python one, which
+# otherwise takes most of a render); the same safe subset of YAML either way.
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Kubernetes object names: DNS-1123 labels, at most 63 characters (RFC 1123 §2.1).
 MAX_NAME = 63
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -109,61 +118,8 @@ def parse_set(items: Iterable[str], *, strings: bool = False) -> dict[str, Any]:
     return out
 
 
-@functools.cache
-def _schema(chart: Path) -> Validator:
-    path = chart / "values.schema.json"
-    try:
-        return Validator(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValuesError(f"cannot read {path}: {exc}") from exc
-
-
-def _origin(sources: list[tuple[str, dict[str, Any]]], path: tuple[str | int, ...]) -> str:
-    """The last source that set *path* (or the deepest part of it)."""
-    best, depth = sources[0][0], -1
-    for label, data in sources:
-        node: Any = data
-        for i, key in enumerate(path):
-            in_dict = isinstance(node, dict) and key in node
-            in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
-            if not (in_dict or in_list):
-                break
-            node = node[key]
-            if i >= depth:
-                best, depth = label, i
-    return best
-
-
-def load_chart_values(
-    *,
-    profile: str | None = None,
-    files: list[Path] | None = None,
-    overrides: dict[str, Any] | None = None,
-    chart: Path = CHART_ROOT,
-) -> dict[str, Any]:
-    """Merge values.yaml ← profile ← files ← overrides and check them against
-    values.schema.json; raises ValuesError listing every problem with the file that set it."""
-    sources: list[tuple[str, dict[str, Any]]] = [
-        (str(chart / "values.yaml"), _read_yaml(chart / "values.yaml"))
-    ]
-    if profile:
-        path = chart / "profiles" / f"{profile}.yaml"
-        if not path.exists():
-            raise ValuesError(
-                f"unknown profile {profile!r} (available: {', '.join(profiles(chart))})"
-            )
-        sources.append((str(path), _read_yaml(path)))
-    sources += [(str(f), _read_yaml(Path(f))) for f in files or []]
-    if overrides:
-        sources.append(("--set", overrides))
-    merged: dict[str, Any] = {}
-    for _, data in sources:
-        merged = deep_merge(merged, data)
-    problems = _schema(chart).problems(merged)
-    if problems:
-        lines = [f"  {_origin(sources, p.path)}: {p}" for p in problems]
-        raise ValuesError("values fail values.schema.json:\n" + "\n".join(lines))
-    return merged
+# Kept for callers of the first version: the values of every platform are loaded the same way.
+load_chart_values = load_values
 
 
 # -- per-NF facts for the templates -----------------------------------------------------------
@@ -278,13 +234,15 @@ def _quantity(x: float) -> str:
 
 
 def _enabled(catalog: Catalog, values: dict[str, Any]) -> list[NFDescriptor]:
+    """The NFs the values deploy: listed under ``nfs:`` and not ``enabled: false`` (a new
+    descriptor is deployed only once the values name it, as on the local platform)."""
     nfs = values.get("nfs") or {}
     for name in nfs:
         if name not in catalog:
             raise ValuesError(
                 f"nfs.{name}: no NF descriptor has this name (known: {list(catalog)})"
             )
-    enabled = [catalog[n] for n in catalog if (nfs.get(n) or {}).get("enabled", True)]
+    enabled = [catalog[n] for n in catalog if n in nfs and (nfs[n] or {}).get("enabled", True)]
     names = {d.name for d in enabled}
     for d in enabled:
         for peer in d.peers:
@@ -295,25 +253,66 @@ def _enabled(catalog: Catalog, values: dict[str, Any]) -> list[NFDescriptor]:
     return enabled
 
 
+# Protocols whose peers both start exchanges, so a peering is allowed in both directions:
+# SIP proxies forward requests either way (RFC 3261 §16; the S-CSCF sends terminating requests
+# back along the Path, RFC 3327); GTPv2-C nodes both send requests (TS 29.274 §7: e.g. Create
+# Bearer Request from the PGW towards the SGW and MME, Downlink Data Notification SGW→MME).
+# Diameter servers' own requests (RAR, ASR) ride the connection the client opened.
+BIDIRECTIONAL = frozenset({"sip", "gtpv2c"})
+
+
+def clients(nf: NFDescriptor, iface: Interface, enabled: list[NFDescriptor]) -> list[str]:
+    """The enabled NFs that send to *iface* of *nf*, from the descriptors' ``peers`` (and
+    ``optional_peers`` that are enabled): an NF that lists *nf* as a peer is its client; for
+    :data:`BIDIRECTIONAL` protocols also the NFs *nf* lists as peers that speak the same
+    protocol. HTTP interfaces (admin, provisioning) have no NF clients: they are for
+    operators and scrapers."""
+    if iface.protocol == "http":
+        return []
+    names = {d.name for d in enabled}
+    sources = {d.name for d in enabled if nf.name in peers_of(d, names) and d.name != nf.name}
+    if iface.protocol in BIDIRECTIONAL:
+        sources |= {
+            p.name
+            for p in enabled
+            if p.name in peers_of(nf, names)
+            and any(i.protocol == iface.protocol for i in p.interfaces)
+        }
+    return sorted(sources)
+
+
+def peers_of(nf: NFDescriptor, enabled: set[str]) -> set[str]:
+    """The NFs *nf* talks to when *enabled* are deployed: its peers and its optional peers
+    that are enabled."""
+    return set(nf.peers) | (set(nf.optional_peers) & enabled)
+
+
 def allowed_sources(
     nf: NFDescriptor, iface: Interface, enabled: list[NFDescriptor]
 ) -> list[str] | None:
-    """The NFs allowed to reach *iface* of *nf* (None: anyone, the interface is exposed).
-
-    Derived from the descriptors' ``peers``: an NF that lists *nf* as a peer is its client.
-    SIP peering goes both ways (RFC 3261 §16: a proxy forwards requests in either direction,
-    e.g. the S-CSCF sends terminating requests back along the Path, RFC 3327), so for SIP the
-    NFs *nf* lists as peers may also send to it. HTTP interfaces (admin, provisioning) get
-    no NF peers: they are for operators and scrapers (``kubernetes.network_policy.http_from``).
-    """
+    """The NFs allowed to reach *iface* of *nf* (None: anyone, the interface is exposed):
+    :func:`clients`, and for HTTP interfaces ``kubernetes.network_policy.http_from``."""
     if iface.name in nf.exposed:
         return None
-    if iface.protocol == "http":
-        return []
-    sources = {d.name for d in enabled if nf.name in d.peers}
-    if iface.protocol == "sip":
-        sources |= {p.name for p in enabled if p.name in nf.peers and p.has_interface("sip")}
-    return sorted(sources)
+    return clients(nf, iface, enabled)
+
+
+def destinations(
+    nf: NFDescriptor, enabled: list[NFDescriptor], values: dict[str, Any]
+) -> list[tuple[NFDescriptor, list[dict[str, Any]]]]:
+    """Where *nf* sends: every enabled NF with the ports (number, protocol) of the interfaces
+    *nf* is a client of — the exact mirror of the ingress rules (:func:`clients`)."""
+    out = []
+    for peer in enabled:
+        ports = [
+            {"port": iface.port, "protocol": t.upper()}
+            for iface in peer.interfaces
+            if nf.name in clients(peer, iface, enabled)
+            for t in _transports(iface, values)
+        ]
+        if ports:
+            out.append((peer, ports))
+    return out
 
 
 def _nf_context(
@@ -324,6 +323,7 @@ def _nf_context(
     image: str,
     version: str,
     chart: Path,
+    in_cluster_store: bool,
 ) -> dict[str, Any]:
     kube = values["kubernetes"]
     instance = kube["instance"]
@@ -434,6 +434,19 @@ def _nf_context(
             if peers:
                 ingress.append({"from": peers, "ports": rule_ports})
 
+    egress = [_dns_egress(np)]
+    for peer, peer_ports in destinations(nf, enabled, values):
+        to = [{"podSelector": {"matchLabels": _selector(peer.name, instance)}}]
+        egress.append({"to": to, "ports": peer_ports})
+    if nf.needs_store:
+        egress += _store_egress(values["store"]["url"], in_cluster_store, instance)
+    for iface in nf.interfaces:
+        if iface.name in nf.exposed and iface.protocol in BIDIRECTIONAL:
+            # Its outside peers are anywhere, on any port: the P-CSCF sends requests to the
+            # UE's contact (RFC 3261 §18.1.1), not only answers on flows the UE opened.
+            any_port = [{"protocol": t.upper()} for t in _transports(iface, values)]
+            egress.append({"ports": any_port})
+
     affinity: dict[str, Any] | None = None
     term = {"labelSelector": {"matchLabels": selector}, "topologyKey": kube["topology_key"]}
     if most > 1 and kube["anti_affinity"] == "soft":
@@ -448,7 +461,11 @@ def _nf_context(
         affinity = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
 
     t1 = float((values.get("sip") or {}).get("t1", 0.5))
-    grace = max(int(kube["termination_grace_period_seconds"]), math.ceil(64 * t1) + DRAIN_MARGIN_S)
+    # preStop first keeps the replica serving while its endpoint leaves the Services and DNS
+    # answers (record TTL) stop naming it; then SIGTERM starts the 64*T1 drain.
+    pre_stop = int(kube.get("pre_stop_seconds", 0))
+    drain = pre_stop + math.ceil(64 * t1) + DRAIN_MARGIN_S
+    grace = max(int(kube["termination_grace_period_seconds"]), drain)
     return {
         "name": nf.name,
         "descriptor": nf,
@@ -473,10 +490,44 @@ def _nf_context(
             {k: v for k, v in p.items() if k != "nodePort"} for s in services for p in s["ports"]
         ],
         "ingress": ingress,
+        "egress": egress,
         "affinity": affinity,
         "grace": grace,
+        "pre_stop": pre_stop,
         "resources": _resources(nf, values, auto),
     }
+
+
+def _dns_egress(np: dict[str, Any]) -> dict[str, Any]:
+    """Egress to the cluster DNS (Service names are how NFs find peers): UDP and TCP 53
+    (RFC 1035 §4.2) to the DNS pods, by default kube-dns in kube-system."""
+    dns = np.get("dns") or {}
+    peer = {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": dns.get("namespace", "kube-system")}
+        },
+        "podSelector": {"matchLabels": dict(dns.get("pod_labels") or {"k8s-app": "kube-dns"})},
+    }
+    return {
+        "to": [peer],
+        "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+    }
+
+
+def _store_egress(url: str, in_cluster: bool, instance: str) -> list[dict[str, Any]]:
+    """Egress to the state store: the chart's Redis pods, or for an external ``redis://``
+    store its port to any address (the chart cannot know where that server's pods are)."""
+    if in_cluster:
+        to = [{"podSelector": {"matchLabels": _selector(STORE_NAME, instance)}}]
+        return [{"to": to, "ports": [{"port": STORE_PORT, "protocol": "TCP"}]}]
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("redis", "rediss"):
+        return []  # sqlite:// is a file in the pod
+    try:
+        port = parsed.port or STORE_PORT
+    except ValueError as exc:
+        raise ValuesError(f"store.url {url!r}: {exc}") from exc
+    return [{"ports": [{"port": port, "protocol": "TCP"}]}]
 
 
 def _secret_annotations(ctx: dict[str, Any], secret_data: dict[str, dict[str, str]]) -> None:
@@ -543,7 +594,12 @@ def render_manifests(
     kube = values["kubernetes"]
     ns = namespace if namespace is not None else kube.get("namespace") or None
     images = _images(catalog, [d.name for d in enabled], values, registry)
-    nfs = [_nf_context(d, catalog, enabled, values, *images[d.name], chart=chart) for d in enabled]
+    nfs = [
+        _nf_context(
+            d, catalog, enabled, values, *images[d.name], chart=chart, in_cluster_store=store
+        )
+        for d in enabled
+    ]
     secret_data: dict[str, dict[str, str]] = {}
     if any(nf["secrets"] for nf in nfs):
         subs = json.dumps(expand_subscribers(values), indent=1, sort_keys=True) + "\n"
@@ -592,7 +648,7 @@ def render_manifests(
         except jinja2.TemplateError as exc:
             raise RenderError(f"templates/{name}: {exc}") from exc
         try:
-            docs = [d for d in yaml.safe_load_all(text) if d is not None]
+            docs = [d for d in yaml.load_all(text, Loader=YAML_LOADER) if d is not None]
         except yaml.YAMLError as exc:
             raise RenderError(f"templates/{name} rendered invalid YAML: {exc}") from exc
         for doc in docs:
@@ -740,16 +796,50 @@ def _policy_problems(
     sel = spec["podSelector"].get("matchLabels") or {}
     if sel and not any(_matches(sel, labels) for labels, _ in pods):
         out.append(f"{where}: spec.podSelector matches no pods")
-    for i, rule in enumerate(spec.get("ingress") or []):
-        for j, peer in enumerate(rule.get("from") or []):
-            if "podSelector" in peer and "namespaceSelector" not in peer:
-                psel = peer["podSelector"].get("matchLabels") or {}
-                if not any(_matches(psel, labels) for labels, _ in pods):
-                    out.append(f"{where}: spec.ingress[{i}].from[{j}] matches no pods")
-        for port in rule.get("ports") or []:
-            p = port.get("port")
-            if isinstance(p, int) and not _port_ok(p):
-                out.append(f"{where}: spec.ingress[{i}] port {p} out of range")
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            for j, peer in enumerate(rule.get(peers_key) or []):
+                if "podSelector" in peer and "namespaceSelector" not in peer:
+                    psel = peer["podSelector"].get("matchLabels") or {}
+                    if not any(_matches(psel, labels) for labels, _ in pods):
+                        out.append(
+                            f"{where}: spec.{direction}[{i}].{peers_key}[{j}] matches no pods"
+                        )
+            for port in rule.get("ports") or []:
+                p = port.get("port")
+                if isinstance(p, int) and not _port_ok(p):
+                    out.append(f"{where}: spec.{direction}[{i}] port {p} out of range")
+            if direction == "egress":
+                out += _egress_port_problems(f"{where}: spec.egress[{i}]", rule, pods)
+    return out
+
+
+def _egress_port_problems(
+    where: str, rule: dict[str, Any], pods: list[tuple[dict[str, str], dict[str, Any]]]
+) -> list[str]:
+    """An egress rule to rendered pods must name ports those pods listen on."""
+    targets = [
+        spec
+        for peer in rule.get("to") or []
+        if "podSelector" in peer and "namespaceSelector" not in peer
+        for labels, spec in pods
+        if _matches(peer["podSelector"].get("matchLabels") or {}, labels)
+    ]
+    if not targets:
+        return []
+    declared = {
+        (p.get("name"), p["containerPort"], p.get("protocol", "TCP"))
+        for spec in targets
+        for c in spec["containers"]
+        for p in c.get("ports", [])
+    }
+    out = []
+    for port in rule.get("ports") or []:
+        number, proto = port.get("port"), port.get("protocol", "TCP")
+        if number is not None and not any(
+            number in (n, c) and proto == pr for n, c, pr in declared
+        ):
+            out.append(f"{where}: port {number!r}/{proto} is no containerPort of its pods")
     return out
 
 
@@ -870,6 +960,12 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="one value kept as a string, e.g. image.tag=0123 (repeatable)",
     )
+    render.add_argument(
+        "--chart",
+        type=Path,
+        default=os.environ.get("NFV_CHART") or CHART_ROOT,
+        help="chart directory (default: charts/volte-core)",
+    )
     render.add_argument("-n", "--namespace", default=None, help="metadata.namespace of objects")
     render.add_argument(
         "--registry",
@@ -884,6 +980,18 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="write one file per object into DIR (default: one stream on stdout)",
     )
+    render.add_argument(
+        "--validate",
+        action="store_true",
+        default=os.environ.get("NFV_VALIDATE") == "1",
+        help="check every object against the Kubernetes OpenAPI schemas (kubernetes-validate)",
+    )
+    render.add_argument(
+        "--kube-version",
+        default=os.environ.get("NFV_KUBE_VERSION") or DEFAULT_KUBE_VERSION,
+        metavar="X.Y",
+        help=f"Kubernetes version for --validate (default {DEFAULT_KUBE_VERSION}: the dev cluster)",
+    )
     render.set_defaults(func=cmd_render)
     return render
 
@@ -894,8 +1002,18 @@ def cmd_render(args: argparse.Namespace) -> int:
         overrides = deep_merge(overrides, {"kubernetes": {"namespace": args.namespace}})
     if args.registry is not None:
         overrides = deep_merge(overrides, {"image": {"registry": args.registry}})
-    values = load_chart_values(profile=args.profile, files=args.files, overrides=overrides)
-    objects = render_manifests(values)
+    chart = Path(args.chart)
+    values = load_values(profile=args.profile, files=args.files, overrides=overrides, chart=chart)
+    objects = render_manifests(values, chart=chart)
+    if args.validate:
+        minor = minor_version(args.kube_version)
+        problems = validate_objects(objects, minor)
+        if problems:
+            raise RenderError(
+                f"{len(problems)} problem(s) against the Kubernetes {minor} schemas:\n  "
+                + "\n  ".join(problems)
+            )
+        print(f"{len(objects)} objects valid for Kubernetes {minor}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(dump_stream(objects))
     else:

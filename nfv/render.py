@@ -1,4 +1,4 @@
-"""Render NF config files (and, later, Kubernetes manifests) from the Jinja chart.
+"""Render NF config files from the Jinja chart (``charts/volte-core/config/``).
 
 The NF config file is the contract between nfv and an NF process: the local platform writes
 it to the state directory, the Docker platform mounts it, the Kubernetes chart puts it in a
@@ -8,6 +8,7 @@ ConfigMap — one template, ``charts/volte-core/config/<nf>.yaml.j2``, for all o
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,19 @@ from .values import CHART_ROOT
 
 @functools.cache
 def _environment(chart: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(chart / "config")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # A value as JSON, which is YAML: config templates never hand-quote a string.
+    env.filters["json"] = _json
+    return env
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True)
 
 
 def render_nf_config(
@@ -54,7 +62,7 @@ def render_nf_config(
     except jinja2.TemplateError as exc:
         raise RenderError(f"{name}: {exc}") from exc
     try:
-        yaml.safe_load(text)
+        yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise RenderError(f"{name} rendered invalid YAML: {exc}") from exc
     return text

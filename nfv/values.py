@@ -1,56 +1,32 @@
-"""Deployment values: the chart's values.yaml, a profile overlay and user files, merged.
+"""Deployment values: the chart's values.yaml, a profile overlay, user files and ``--set``s,
+merged and checked against ``charts/volte-core/values.schema.json``.
 
-The same merged values drive every platform. Validation is by a pydantic model that mirrors
-``charts/volte-core/values.schema.json``'s required fields.
+The same merged values drive every platform (local processes, Docker, ``nfv render``), so
+every platform rejects bad values the same way: :func:`load_values` runs the schema
+(:class:`nfv.schema.Validator`) over the merged result and raises
+:class:`~nfv.errors.ValuesError` listing every problem with the file that set the key, the
+key path, the bad value and what was expected, e.g.
+``profiles/lab.yaml: kubernetes.anti_affinity: got "always", expected one of "none", ...``.
+The schema is the only place the rules live (no second model repeats them).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ValuesError
+from .schema import SchemaError, Validator
 
 CHART_ROOT = Path(__file__).resolve().parent.parent / "charts" / "volte-core"
-
-
-class NFValues(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    enabled: bool = True
-    replicas: int = Field(default=1, ge=0, le=64)
-
-
-class SubscriberRange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    imsi_start: str = Field(pattern=r"^[0-9]{6,15}$")
-    msisdn_start: str = Field(pattern=r"^[0-9]{3,15}$")
-    count: int = Field(ge=0, le=1_000_000)
-    k: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
-    opc: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
-    password: str | None = None
-
-
-class Network(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    mcc: str = Field(pattern=r"^[0-9]{3}$")
-    mnc: str = Field(pattern=r"^[0-9]{2,3}$")
-    ims_domain: str = Field(min_length=1)
-    diameter_realm: str = Field(min_length=1)
-
-
-class Values(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    network: Network
-    subscribers: list[SubscriberRange] = []
-    nfs: dict[str, NFValues]
+SCHEMA_FILE = "values.schema.json"
+# Where --set overrides come from, in messages.
+SET_LABEL = "--set"
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +56,66 @@ def profiles(chart: Path = CHART_ROOT) -> list[str]:
     return sorted(p.stem for p in (chart / "profiles").glob("*.yaml"))
 
 
+@functools.cache
+def _validator(path: Path, mtime_ns: int) -> Validator:
+    try:
+        schema = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValuesError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(schema, dict):
+        raise ValuesError(f"{path}: a JSON Schema must be an object")
+    return Validator(schema)
+
+
+def schema_validator(chart: Path = CHART_ROOT) -> Validator:
+    """The chart's values.schema.json as a validator (cached until the file changes)."""
+    path = chart / SCHEMA_FILE
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ValuesError(f"cannot read {path}: {exc.strerror}") from exc
+    return _validator(path, mtime)
+
+
+def _origin(sources: list[tuple[str, dict[str, Any]]], path: tuple[str | int, ...]) -> str:
+    """The source that set *path* in the merged values (or the deepest part of it): the
+    last one to reach deepest, where a list or scalar replaces all it holds (as
+    :func:`deep_merge` does) however deep earlier sources went below it."""
+    best, depth = sources[0][0], -1
+    for label, data in sources:
+        node: Any = data
+        for i, key in enumerate(path):
+            in_dict = isinstance(node, dict) and key in node
+            in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
+            if not (in_dict or in_list):
+                break
+            node = node[key]
+            if not isinstance(node, dict):
+                best, depth = label, i  # replaced whole by this source
+                break
+            if i >= depth:
+                best, depth = label, i
+    return best
+
+
+def check_values(
+    values: dict[str, Any],
+    *,
+    chart: Path = CHART_ROOT,
+    sources: list[tuple[str, dict[str, Any]]] | None = None,
+) -> None:
+    """Check merged *values* against the chart's schema; raises ValuesError listing every
+    problem, each prefixed by the source (file or ``--set``) that set the key."""
+    try:
+        problems = schema_validator(chart).problems(values)
+    except SchemaError as exc:
+        raise ValuesError(f"{chart / SCHEMA_FILE}: {exc}") from exc
+    if problems:
+        srcs = sources or [("values", values)]
+        lines = [f"  {_origin(srcs, p.path)}: {p}" for p in problems]
+        raise ValuesError(f"values fail the schema ({chart / SCHEMA_FILE}):\n" + "\n".join(lines))
+
+
 def load_values(
     *,
     profile: str | None = None,
@@ -87,24 +123,24 @@ def load_values(
     overrides: dict[str, Any] | None = None,
     chart: Path = CHART_ROOT,
 ) -> dict[str, Any]:
-    """Merge values.yaml ← profile ← files ← overrides and validate; raises ValuesError."""
-    merged = _read_yaml(chart / "values.yaml")
+    """Merge values.yaml ← profile ← files ← overrides and check the result against
+    values.schema.json; raises ValuesError (unknown profile, unreadable file, or every schema
+    problem with the file that set it)."""
+    sources: list[tuple[str, dict[str, Any]]] = [
+        (str(chart / "values.yaml"), _read_yaml(chart / "values.yaml"))
+    ]
     if profile:
         path = chart / "profiles" / f"{profile}.yaml"
         if not path.exists():
             raise ValuesError(
                 f"unknown profile {profile!r} (available: {', '.join(profiles(chart))})"
             )
-        merged = deep_merge(merged, _read_yaml(path))
-    for f in files or []:
-        merged = deep_merge(merged, _read_yaml(Path(f)))
+        sources.append((str(path), _read_yaml(path)))
+    sources += [(str(f), _read_yaml(Path(f))) for f in files or []]
     if overrides:
-        merged = deep_merge(merged, overrides)
-    try:
-        Values.model_validate(merged)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValuesError(f"values fail the schema: {problems}") from exc
+        sources.append((SET_LABEL, overrides))
+    merged: dict[str, Any] = {}
+    for _, data in sources:
+        merged = deep_merge(merged, data)
+    check_values(merged, chart=chart, sources=sources)
     return merged

@@ -1,4 +1,4 @@
-"""The HSS: Diameter Cx server (TS 29.228/29.229) and a provisioning REST API.
+"""The HSS: Diameter Cx (TS 29.228/29.229) and S6a (TS 29.272) server, provisioning REST API.
 
 Cx procedures served (TS 29.228 §6):
 
@@ -10,7 +10,9 @@ Cx procedures served (TS 29.228 §6):
   (TS 29.228 Annex E XML), clears it on de-registration;
 * LIR → LIA  (§6.1.4) location: which S-CSCF serves a public identity.
 
-All state is in the shared store (see subscribers.py), so HSS replicas are interchangeable.
+S6a (AIR/ULR/PUR for the MME, CLR to an old MME) is in s6a.py; it is served when the config
+has the ``epc`` block (the deployment's PLMN and APNs). All state is in the shared store (see
+subscribers.py), so HSS replicas are interchangeable.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from network_functions.protocols import aka
 from network_functions.protocols.diameter import (
     APP_CX,
+    APP_S6A,
     CMD_LIR,
     CMD_MAR,
     CMD_SAR,
@@ -37,9 +40,11 @@ from network_functions.protocols.diameter import (
 from network_functions.protocols.ims import normalise_impu
 from network_functions.protocols.sip import digest
 from network_functions.runtime.diameter import DiameterServer
+from network_functions.runtime.epc import EpcConfig
 from network_functions.runtime.http import HttpError, HttpRequest, HttpResponse, HttpServer
 from network_functions.runtime.service import BaseConfig, NetworkFunction
 
+from .s6a import S6aService
 from .subscribers import (
     Assignment,
     Subscriber,
@@ -93,6 +98,8 @@ class HssConfig(BaseConfig):
     provisioning: ProvisioningConfig = ProvisioningConfig()
     scscf_names: list[str] = Field(min_length=1)
     subscribers_file: str = ""
+    # The EPC's identity (PLMN, realm, APNs): with it the HSS also serves S6a.
+    epc: EpcConfig | None = None
 
 
 def experimental(answer: Message, code: int) -> Message:
@@ -120,6 +127,13 @@ class Hss(NetworkFunction[HssConfig]):
     def __init__(self, config: HssConfig, *, replica: str) -> None:
         super().__init__(config, replica=replica)
         self.repo: SubscriberRepository | None = None
+        applications = [(VENDOR_3GPP, APP_CX)]
+        allow = list(config.diameter.allow)
+        if config.epc is not None:
+            applications.append((VENDOR_3GPP, APP_S6A))
+            if not allow:
+                # MMEs live in the EPC realm, the CSCFs in the IMS one.
+                allow = [config.realm, config.epc.realm]
         self.server = DiameterServer(
             host=config.listen.host,
             port=config.diameter.port,
@@ -127,10 +141,10 @@ class Hss(NetworkFunction[HssConfig]):
             origin_realm=config.realm,
             advertise=self.address,
             auth_applications=[],
-            vendor_applications=[(VENDOR_3GPP, APP_CX)],
+            vendor_applications=applications,
             handler=self.handle,
             metrics=self.metrics,
-            allow=config.diameter.allow,
+            allow=allow,
             transport=config.diameter.transport,
         )
         self.provisioning = HttpServer(
@@ -142,6 +156,8 @@ class Hss(NetworkFunction[HssConfig]):
         self.m_registered = self.metrics.counter(
             "hss_server_assignments_total", "SAR by Server-Assignment-Type", ("type",)
         )
+        self.s6a = S6aService(self, config.epc) if config.epc is not None else None
+        self._s6a_handlers = self.s6a.handlers if self.s6a is not None else {}
 
     @property
     def subs(self) -> SubscriberRepository:
@@ -178,6 +194,8 @@ class Hss(NetworkFunction[HssConfig]):
         await self.server.drain()
 
     async def close(self) -> None:
+        if self.s6a is not None:
+            await self.s6a.close()
         await self.server.close()
         await self.provisioning.close()
 
@@ -194,6 +212,15 @@ class Hss(NetworkFunction[HssConfig]):
         return ans
 
     async def handle(self, req: Message) -> Message:
+        if req.application_id == APP_S6A and self._s6a_handlers:
+            s6a_handler = self._s6a_handlers.get(req.command_code)
+            if s6a_handler is None:
+                return req.answer(
+                    ResultCode.DIAMETER_COMMAND_UNSUPPORTED,
+                    origin_host=self.server.origin_host,
+                    origin_realm=self.server.origin_realm,
+                )
+            return await s6a_handler(req)
         if req.application_id != APP_CX:
             return req.answer(
                 DIAMETER_APPLICATION_UNSUPPORTED,

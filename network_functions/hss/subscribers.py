@@ -6,6 +6,8 @@ Keys (every HSS replica reads and writes the same store, so any replica serves a
 * ``hss:impi:<impi>``   → imsi;  ``hss:impu:<impu>`` → imsi   (identity indexes)
 * ``hss:sqn:<imsi>``    the AKA sequence number, advanced atomically (incr)
 * ``hss:scscf:<imsi>``  the S-CSCF assigned to the user and its registration state
+* ``hss:mme:<imsi>``    the MME serving the UE (S6a ULR, TS 29.272 §5.2.1.1) and whether it
+  purged the UE (PUR, §5.2.1.3)
 
 K and OPc never leave the HSS except through the provisioning API's single-subscriber GET.
 """
@@ -153,6 +155,7 @@ class SubscriberRepository:
         await self.store.delete(f"hss:impi:{sub.impi}")
         await self.store.delete(f"hss:sqn:{imsi}")
         await self.store.delete(f"hss:scscf:{imsi}")
+        await self.store.delete(f"hss:mme:{imsi}")
         return await self.store.delete(f"hss:sub:{imsi}")
 
     async def list(self) -> list[Subscriber]:
@@ -175,3 +178,27 @@ class SubscriberRepository:
             await self.store.delete(f"hss:scscf:{imsi}")
         else:
             await self.store.set(f"hss:scscf:{imsi}", assignment.encode())
+
+    async def serving_mme(self, imsi: str) -> dict[str, Any] | None:
+        """{"host", "realm", "purged"} of the MME registered for the UE, or None."""
+        raw = await self.store.get(f"hss:mme:{imsi}")
+        return dict(json.loads(raw)) if raw else None
+
+    async def set_serving_mme(self, imsi: str, host: str, realm: str) -> tuple[str, str] | None:
+        """Register the MME (ULR); returns the previous (host, realm) unless it had purged
+        the UE, i.e. the MME that must get a Cancel-Location."""
+        old = await self.serving_mme(imsi)
+        body = json.dumps({"host": host, "realm": realm, "purged": False}).encode()
+        await self.store.set(f"hss:mme:{imsi}", body)
+        if old is None or old.get("purged"):
+            return None
+        return str(old.get("host", "")), str(old.get("realm", ""))
+
+    async def purge(self, imsi: str, host: str) -> bool:
+        """Mark the UE purged if ``host`` is its registered MME (PUR); True if so."""
+        old = await self.serving_mme(imsi)
+        if old is None or old.get("host") != host:
+            return False
+        old["purged"] = True
+        await self.store.set(f"hss:mme:{imsi}", json.dumps(old).encode())
+        return True

@@ -12,6 +12,8 @@
   arrives from another address than its Contact, the P-CSCF keeps that flow (RFC 5626 §3.3,
   TS 24.229 Annex F hosted NAT traversal) and sends requests for that contact back over it:
   from its service socket (UDP) or over the UE's connection (TCP).
+* Rx (optional, ``rx.enabled``; rx.py): an answered INVITE's media is authorised at the PCRF
+  (AAR, a QCI-1 bearer for voice), a BYE ends it (STR).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from network_functions.runtime.sip import IncomingRequest, Target
 from network_functions.runtime.sipnf import ServiceRef, SipNetworkFunction, SipNFConfig
 from network_functions.runtime.store import Store
 
+from .rx import RxClient, RxConfig
+
 # The AKA keys the S-CSCF adds to its challenge for the P-CSCF only (TS 33.203 §7.1).
 _KEY_PARAMS = re.compile(r',\s*(?:ck|ik)="[^"]*"', re.IGNORECASE)
 
@@ -33,6 +37,7 @@ _KEY_PARAMS = re.compile(r',\s*(?:ck|ik)="[^"]*"', re.IGNORECASE)
 class PcscfConfig(SipNFConfig):
     icscf: ServiceRef
     scscf: ServiceRef
+    rx: RxConfig = RxConfig()
 
 
 class Pcscf(SipNetworkFunction[PcscfConfig]):
@@ -47,10 +52,20 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         self.m_sessions = self.metrics.counter(
             "pcscf_sessions_total", "initial requests by leg and final code", ("leg", "code")
         )
+        self.rx = RxClient(self, config.rx) if config.rx.enabled else None
+        if self.rx is not None:
+            self.add_readiness_check("diameter:rx", self.rx.client.readiness)
 
     async def start(self) -> None:
         self.state = await self.open_store()
         await super().start()
+        if self.rx is not None:
+            self.rx.start()
+
+    async def close(self) -> None:
+        await super().close()
+        if self.rx is not None:
+            await self.rx.close()
 
     @property
     def kv(self) -> Store:
@@ -64,6 +79,8 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         if req.method == "REGISTER":
             await self.on_register(incoming)
         elif req.to.tag or req.method == "ACK":
+            if req.method == "BYE" and self.rx is not None:
+                self.rx.session_ended(req.call_id)
             await self.route_in_dialog(incoming, record_route=False)
         elif self._is_terminating(incoming):
             await self.terminating(incoming)
@@ -207,6 +224,14 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         )
         if response is not None:
             self.m_sessions.labels("orig", str(response.status)).inc()
+            if self.rx is not None and req.method == "INVITE" and 200 <= response.status < 300:
+                self.rx.session_answered(
+                    req.call_id,
+                    "orig",
+                    ue_sdp=req.body,
+                    remote_sdp=response.body,
+                    subscriber=identity,
+                )
 
     async def terminating(self, incoming: IncomingRequest) -> None:
         fwd = self.forward_copy(incoming.request)
@@ -216,6 +241,15 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
         )
         if response is not None:
             self.m_sessions.labels("term", str(response.status)).inc()
+            req = incoming.request
+            if self.rx is not None and req.method == "INVITE" and 200 <= response.status < 300:
+                self.rx.session_answered(
+                    req.call_id,
+                    "term",
+                    ue_sdp=response.body,
+                    remote_sdp=req.body,
+                    subscriber=None,
+                )
 
 
 def _strip_keys(response: SipResponse) -> None:

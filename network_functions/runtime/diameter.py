@@ -5,8 +5,12 @@
   check), answers DWR and DPR, validates requests against the dictionary and hands them to
   the NF's handler; protocol errors get the RFC's result codes, broken framing closes the
   connection (§3, §7).
+  It can also send requests to a connected peer (:meth:`DiameterServer.request`, e.g. the
+  HSS's Cancel-Location to the old MME, the PCRF's Re-Auth to the PGW) and match the answers.
 * :class:`DiameterClient` keeps a small pool of connections to a peer *service* found by
-  name. Each connection does CER on connect and DWR when idle (§5.5, Tw), and reconnects
+  name. Requests that the peer sends on those connections (CLR, RAR) go to an optional
+  ``request_handler``; without one they are answered DIAMETER_COMMAND_UNSUPPORTED. Each
+  connection does CER on connect and DWR when idle (§5.5, Tw), and reconnects
   with exponential backoff. Requests rotate over the open connections, so the peer's
   replicas share the load, and a new replica gets work as soon as a connection lands on
   it (ARCHITECTURE principle 6: connections are re-opened periodically).
@@ -42,7 +46,7 @@ from network_functions.protocols.diameter import (
 )
 
 from .metrics import Registry
-from .names import NameTable
+from .names import NameResolutionError, NameTable
 
 log = logging.getLogger("nfv.diameter")
 
@@ -105,6 +109,8 @@ class _Connection(asyncio.Protocol):
         self._on_lost = on_lost
         self.last_rx = time.monotonic()
         self._outbox: list[bytes] = []  # encoded messages waiting for _flush
+        # Requests we sent on a server-side connection, by hop-by-hop id (DiameterServer.request).
+        self.pending: dict[int, asyncio.Future[Message]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -185,6 +191,7 @@ class DiameterServer:
         self.allow = allow or []
         self.transport = transport
         self.ids = IdGenerator()
+        self._rr = itertools.count()
         self._server: asyncio.Server | None = None
         self._conns: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -216,9 +223,50 @@ class DiameterServer:
         self._server = await loop.create_server(self._make_conn, sock=sock, backlog=256)
 
     def _make_conn(self) -> _Connection:
-        conn = _Connection(self._on_message, self._conns.discard)
+        conn = _Connection(self._on_message, self._lost)
         self._conns.add(conn)
         return conn
+
+    def _lost(self, conn: _Connection) -> None:
+        self._conns.discard(conn)
+        for future in conn.pending.values():
+            if not future.done():
+                future.set_exception(DiameterUnavailable(f"connection to {conn.peer_host} lost"))
+        conn.pending.clear()
+
+    def connected_peers(self) -> set[str]:
+        """Origin-Hosts of the peers with an open connection to this server."""
+        return {c.peer_host for c in self._conns if c.open}
+
+    async def request(
+        self, peer_host: str, msg: Message, *, timeout: float = REQUEST_TIMEOUT
+    ) -> Message:
+        """Send a request to a peer connected to this server (by its Origin-Host) and await
+        the answer (RFC 6733 §6.1: a server sends requests on the peer connection, too).
+
+        Fills hop-by-hop and end-to-end ids. Raises DiameterUnavailable when the peer has no
+        open connection here or does not answer in time.
+        """
+        conns = [c for c in self._conns if c.open and c.peer_host == peer_host]
+        if not conns:
+            raise DiameterUnavailable(f"no open Diameter connection from {peer_host}")
+        conn = conns[next(self._rr) % len(conns)]
+        msg.hop_by_hop = self.ids.next_hop_by_hop()
+        msg.end_to_end = self.ids.next_end_to_end()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Message] = loop.create_future()
+        conn.pending[msg.hop_by_hop] = future
+        conn.send(msg)
+        timer = loop.call_later(timeout, _expire, future)
+        try:
+            return await future
+        except TimeoutError:
+            raise DiameterUnavailable(
+                f"{peer_host} did not answer {msg.name} in {timeout}s"
+            ) from None
+        finally:
+            timer.cancel()
+            conn.pending.pop(msg.hop_by_hop, None)
 
     def _allowed(self, origin_host: str) -> bool:
         if not self.allow:
@@ -227,7 +275,17 @@ class DiameterServer:
 
     def _on_message(self, conn: _Connection, msg: Message) -> None:
         if not msg.is_request:
-            return  # answers to the DPR we send on close; nothing waits for them
+            # Answers to our requests (request()); the DPA to the DPR sent on close has no
+            # waiter and is dropped.
+            future = conn.pending.pop(msg.hop_by_hop, None)
+            if future is not None and not future.done():
+                if msg.decode_error is not None:
+                    future.set_exception(
+                        DiameterUnavailable(f"{conn.peer_host} sent a malformed {msg.name}")
+                    )
+                else:
+                    future.set_result(msg)
+            return
         cmd = msg.command_code
         if cmd == CMD_CER:
             self._on_cer(conn, msg)
@@ -386,8 +444,12 @@ class DiameterClient:
         connections: int = 2,
         watchdog: float = 6.0,
         transport: str = "tcp",
+        request_handler: Handler | None = None,
     ) -> None:
         self.peer, self.port, self.names = peer, port, names
+        # Serves requests the peer sends on our connections (e.g. CLR, RAR); validated first.
+        self.request_handler = request_handler
+        self._tasks: set[asyncio.Task[None]] = set()
         self.origin_host, self.origin_realm = origin_host, origin_realm
         self.advertise = advertise
         self.auth_applications = auth_applications
@@ -433,7 +495,9 @@ class DiameterClient:
                 await self._connect(slot)
                 backoff = RECONNECT_MIN
                 await self._watch(slot)
-            except (OSError, DiameterUnavailable, TimeoutError) as exc:
+            except (OSError, DiameterUnavailable, TimeoutError, NameResolutionError) as exc:
+                # A peer Service without ready endpoints has no DNS name yet (Kubernetes
+                # headless Service): retry like a refused connection.
                 log.info("Diameter peer %s:%s: %s", self.peer, self.port, exc)
             finally:
                 self._fail_pending(slot, "connection lost")
@@ -558,6 +622,10 @@ class DiameterClient:
                     )
                 )
                 conn.open = False
+            elif self.request_handler is not None and conn.open:
+                task = asyncio.get_running_loop().create_task(self._serve(conn, msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             else:
                 conn.send(
                     msg.answer(
@@ -576,6 +644,26 @@ class DiameterClient:
             )
         else:
             future.set_result(msg)
+
+    async def _serve(self, conn: _Connection, req: Message) -> None:
+        """Answer a request from the peer with the request handler (RFC 6733 §7 errors)."""
+        handler = self.request_handler
+        assert handler is not None
+        try:
+            validate(req)
+            answer = await handler(req)
+        except DiameterParseError as exc:
+            answer = error_answer(
+                req, exc, origin_host=self.origin_host, origin_realm=self.origin_realm
+            )
+        except Exception:
+            log.exception("Diameter request handler crashed on %s", req.name)
+            answer = req.answer(
+                ResultCode.DIAMETER_UNABLE_TO_COMPLY,
+                origin_host=self.origin_host,
+                origin_realm=self.origin_realm,
+            )
+        conn.send(answer)
 
     def _fail_pending(self, slot: _ClientConn, why: str) -> None:
         for future in slot.pending.values():
@@ -639,3 +727,5 @@ class DiameterClient:
         for slot in self._slots:
             if slot.task is not None:
                 slot.task.cancel()
+        for task in list(self._tasks):  # requests from the peer still being served
+            task.cancel()

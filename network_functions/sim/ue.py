@@ -110,6 +110,12 @@ class UE:
     def close(self) -> None:
         self.sock.close()
 
+    def discard_pending(self) -> int:
+        """Drop messages received but not taken (late retransmissions); returns how many."""
+        n = len(self._inbox)
+        self._inbox.clear()
+        return n
+
     def __enter__(self) -> UE:
         return self
 
@@ -377,9 +383,18 @@ class UE:
         return self.transaction(self._in_dialog(call, "BYE"))
 
     # -- the callee side ---------------------------------------------------------------------
-    def expect_request(self, method: str, *, timeout: float | None = None) -> SipRequest:
+    def expect_request(
+        self, method: str, *, timeout: float | None = None, call_id: str | None = None
+    ) -> SipRequest:
+        """The next *method* request (of dialog *call_id*, if given: a stale retransmission
+        of an earlier call's request must not be taken for this one's)."""
+
         def wanted(m: SipRequest | SipResponse) -> bool:
-            return isinstance(m, SipRequest) and m.method == method
+            return (
+                isinstance(m, SipRequest)
+                and m.method == method
+                and (call_id is None or m.call_id == call_id)
+            )
 
         msg = self._take(wanted, self.timeout if timeout is None else timeout)
         if msg is None:

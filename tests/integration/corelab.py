@@ -136,8 +136,13 @@ class CoreLab:
         self.replicas.append(replica)
         return replica
 
+    def enabled(self) -> list[str]:
+        """The NFs the values enable (as `nfv up` does: listed in `nfs:` and not disabled)."""
+        nfs = self.values.get("nfs") or {}
+        return [n for n in self.catalog if n in nfs and (nfs[n] or {}).get("enabled", True)]
+
     def start_core(self) -> None:
-        for wave in self.catalog.waves():
+        for wave in self.catalog.waves(self.enabled()):
             for desc in wave:
                 self.start(desc.name)
         self.wait_ready()
@@ -205,3 +210,16 @@ def running_core(root: Path, values: dict[str, Any] | None = None, **kw: Any) ->
 
 def lab_values(**overrides: Any) -> dict[str, Any]:
     return load_values(profile="lab", overrides=overrides or None)
+
+
+EPC_NFS = ("hss", "sgw", "pgw", "pcrf", "mme")
+
+
+def epc_values(*, subscribers: int | None = None, **overrides: Any) -> dict[str, Any]:
+    """Lab values with only the EPC (HSS, SGW, PGW, PCRF, MME) enabled; ``subscribers`` sets
+    the size of the first provisioned range."""
+    values = lab_values(**overrides)
+    values["nfs"] = {n: {**(v or {}), "enabled": n in EPC_NFS} for n, v in values["nfs"].items()}
+    if subscribers is not None:
+        values["subscribers"][0]["count"] = subscribers
+    return values

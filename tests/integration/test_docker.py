@@ -236,8 +236,8 @@ def test_up_check_down(
 
 
 def test_unknown_nf(engine: Any) -> None:
-    with pytest.raises(CatalogError, match="unknown network function 'mme'"):
-        plan_images(load_catalog(), ["mme"])
+    with pytest.raises(CatalogError, match="unknown network function 'smsc'"):
+        plan_images(load_catalog(), ["smsc"])
 
 
 def test_unreachable_engine(tmp_path: Path) -> None:

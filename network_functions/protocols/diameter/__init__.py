@@ -1,14 +1,17 @@
-"""Sans-IO Diameter (RFC 6733) codec with the Cx/Dx application (TS 29.228 / TS 29.229).
+"""Sans-IO Diameter (RFC 6733) codec with the Cx/Dx, S6a, Gx and Rx applications.
 
 Public API: ``Message``/``Avp``/``Grouped`` and ``StreamParser`` (codec), ``validate`` and
 ``error_answer`` (ABNF checks, RFC 6733 §7), the dictionary (``avp_def``, ``AvpDef``,
 ``encode_value``/``decode_value``), base builders (``make_cer``/``make_dwr``/``make_dpr``,
-``IdGenerator``, ``new_session_id``) and the Cx builders and answer helpers. No I/O here:
-feed bytes in, get messages out, encode messages to bytes.
+``IdGenerator``, ``new_session_id``) and the Cx builders and answer helpers; the S6a
+(TS 29.272), Gx (TS 29.212) and Rx (TS 29.214) builders live in the submodules ``s6a``,
+``gx`` and ``rx`` (their AVPs and commands are in the dictionary whatever is imported). No
+I/O here: feed bytes in, get messages out, encode messages to bytes.
 """
 
 from __future__ import annotations
 
+from . import gx, rx, s6a
 from .base import (
     AuthSessionState,
     DisconnectCause,
@@ -183,6 +186,7 @@ __all__ = [
     "encode_value",
     "error_answer",
     "find_avp_def",
+    "gx",
     "is_protocol_error",
     "is_success",
     "make_avp",
@@ -197,5 +201,7 @@ __all__ = [
     "register_avps",
     "register_command",
     "register_grouped",
+    "rx",
+    "s6a",
     "validate",
 ]

@@ -161,7 +161,8 @@ def error_answer(
     errors (3xxx) get the E bit and the RFC 6733 §7.2 answer-message format. Other errors
     keep the command's answer format: Vendor-Specific-Application-Id and Auth-Session-State
     are copied from the request when well-formed, else synthesised if the answer format
-    requires them (vendor from ``APPLICATION_VENDORS``; NO_STATE_MAINTAINED). Error-Message
+    requires them (vendor from ``APPLICATION_VENDORS``; NO_STATE_MAINTAINED), and so are
+    Auth-Application-Id, CC-Request-Type and CC-Request-Number (Gx, Rx). Error-Message
     and Failed-AVP (§7.5) are added. CEA needs more (Host-IP-Address...): build it yourself.
     """
     ans = request.answer(err.result_code, origin_host=origin_host, origin_realm=origin_realm)
@@ -203,4 +204,21 @@ def _add_application_head(request: Message, ans: Message) -> None:
         head.append(state.copy())
     elif "Auth-Session-State" in required:
         head.append(make_avp("Auth-Session-State", 1))  # RFC 6733 §8.11 NO_STATE_MAINTAINED
+    # NASREQ-style applications (Gx, Rx) name themselves in Auth-Application-Id; credit
+    # control answers echo CC-Request-Type/-Number (RFC 8506 §3.2).
+    for name in _ECHOED:
+        if name not in required:
+            continue
+        avp = request.find(name)
+        if avp is not None and _well_formed(avp):
+            head.append(avp.copy())
+        else:
+            head.append(make_avp(name, _SYNTHESISED.get(name, request.application_id)))
     ans.avps[at:at] = head
+
+
+_ECHOED = ("Auth-Application-Id", "CC-Request-Type", "CC-Request-Number")
+# When the request lacks them, the answer still needs the AVPs its format requires, or the
+# peer rejects the answer itself: CC-Request-Type INITIAL_REQUEST and number 0 (the only
+# request a peer can send without having a number yet, RFC 8506 §8.2/§8.3).
+_SYNTHESISED = {"CC-Request-Type": 1, "CC-Request-Number": 0}

@@ -77,7 +77,7 @@ def test_valid_messages_pass() -> None:
 
 
 def test_unknown_command_is_not_checked() -> None:
-    validate(Message(316, APP_S6A, request=True))  # S6a ULR: no ABNF registered yet
+    validate(Message(319, APP_S6A, request=True))  # S6a IDR: no ABNF registered
     validate(Message(CMD_UAR, 4, request=True))  # UAR code under another application
 
 
