@@ -51,6 +51,9 @@ from tests.integration.corelab import CoreLab, epc_values  # noqa: E402
 
 NFS = ("mme", "hss", "sgw", "pgw", "pcrf")
 CLEAN_RATIO = 0.97
+# CPU of other processes (% of one core) above which a step that is not clean is re-run
+# (--retries): the machine is shared, and a step starved by another job says nothing.
+NOISY_OTHERS_PCT = 50.0
 OUT = REPO / "docs" / "benchmarks-epc.md"
 STORES = {
     "sqlite": "the lab's SQLite file per NF (WAL, as `nfv up` uses it)",
@@ -114,6 +117,7 @@ class Step:
     latencies: list[float] = field(default_factory=list)  # ms
     cpu: dict[str, float] = field(default_factory=dict)  # % of one core
     others: float = 0.0
+    attempt: int = 1
 
     @property
     def offered(self) -> int:
@@ -188,8 +192,9 @@ def fmt(value: float | None, spec: str = ".0f") -> str:
 def table(steps: list[Step]) -> list[str]:
     lines = [
         "| offered/s | attaches | achieved/s | failures | p50 ms | p95 ms | p99 ms "
-        "| CPU % mme / hss / sgw / pgw / pcrf / sim | NF CPU ms/attach | clean |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU % mme / hss / sgw / pgw / pcrf / sim | NF CPU ms/attach | other CPU % | run "
+        "| clean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in steps:
         cpu = " / ".join(fmt(s.cpu.get(n)) for n in (*NFS, "sim"))
@@ -197,7 +202,7 @@ def table(steps: list[Step]) -> list[str]:
             f"| {s.rate} | {s.ok}/{s.offered} | {s.achieved:.0f} | {len(s.failures)} "
             f"| {fmt(s.percentile(50), '.1f')} | {fmt(s.percentile(95), '.1f')} "
             f"| {fmt(s.percentile(99), '.1f')} | {cpu} | {fmt(s.cpu_ms_per_attach(NFS), '.2f')} "
-            f"| {'yes' if s.clean else 'no'} |"
+            f"| {s.others:.0f} | {s.attempt} | {'yes' if s.clean else 'no'} |"
         )
     return lines
 
@@ -263,7 +268,11 @@ def report(
     lines.append(
         "CPU is % of one core over the step (the machine has "
         f"{os.cpu_count()} cores shared by all NFs and the simulator); 'NF CPU ms/attach' sums "
-        "the five NFs. 'clean': no failure and ≥ 97 % of the offered rate achieved."
+        "the five NFs. 'clean': no failure and ≥ 97 % of the offered rate achieved. 'other "
+        "CPU': what the rest of the machine (other users' jobs) used meanwhile; 'run': the "
+        f"attempt reported (a step that is not clean while others use > {NOISY_OTHERS_PCT:.0f} "
+        f"% of a core is measured again, up to {args.retries} times; the clean attempt, else "
+        "the one that achieved most, is reported)."
     )
     noisy = [s for s in steps if s.others > 20]
     if noisy:
@@ -295,6 +304,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=int, default=15, help="length of each step")
     p.add_argument("--workers", type=int, default=2, help="simulator processes (eNBs)")
     p.add_argument("--concurrency", type=int, default=200, help="UEs in flight per eNB")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help=f"re-runs of a step that is not clean while other processes use > "
+        f"{NOISY_OTHERS_PCT:.0f} %% of a core",
+    )
     p.add_argument("--profile", choices=NFS, help="py-spy this NF during one step")
     p.add_argument("--profile-rate", type=int, default=200, help="the step to profile")
     p.add_argument("--quick", action="store_true", help="one 5 s step at 100/s")
@@ -343,28 +359,36 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             for rate in args.rate_list:
-                settle(groups)
-                profiler = None
-                raw = work / f"profile-{rate}.txt"
-                if args.profile and rate == args.profile_rate:
-                    pid = groups[args.profile][0]
-                    profiler = start_profile(pid, raw, args.seconds)
-                step = run_step(lab, pool, groups, Step(rate, args.seconds), args)
-                if profiler is not None:
-                    profiler.wait(args.seconds + 30)
-                    if raw.exists():
-                        profile = summarise_profile(raw)
-                steps.append(step)
-                cpu = "/".join(fmt(step.cpu.get(n)) for n in (*NFS, "sim"))
-                print(
-                    f"{rate:>9} {step.ok:>5}/{step.offered:<5} {step.achieved:>10.0f} "
-                    f"{len(step.failures):>5} {fmt(step.percentile(50), '.1f'):>7} "
-                    f"{fmt(step.percentile(95), '.1f'):>7}  {cpu}  others {step.others:.0f}%"
-                    + ("" if step.clean else "  (not clean)"),
-                    flush=True,
-                )
-                if step.failures:
-                    print(f"  e.g. {step.failures[0]}", flush=True)
+                attempts: list[Step] = []
+                for attempt in range(1 + args.retries):
+                    settle(groups)
+                    profiler = None
+                    raw = work / f"profile-{rate}.txt"
+                    if args.profile and rate == args.profile_rate and attempt == 0:
+                        pid = groups[args.profile][0]
+                        profiler = start_profile(pid, raw, args.seconds)
+                    step = run_step(lab, pool, groups, Step(rate, args.seconds), args)
+                    step.attempt = attempt + 1
+                    if profiler is not None:
+                        profiler.wait(args.seconds + 30)
+                        if raw.exists():
+                            profile = summarise_profile(raw)
+                    cpu = "/".join(fmt(step.cpu.get(n)) for n in (*NFS, "sim"))
+                    print(
+                        f"{rate:>9} {step.ok:>5}/{step.offered:<5} {step.achieved:>10.0f} "
+                        f"{len(step.failures):>5} {fmt(step.percentile(50), '.1f'):>7} "
+                        f"{fmt(step.percentile(95), '.1f'):>7}  {cpu}  others {step.others:.0f}%"
+                        + ("" if step.clean else "  (not clean)"),
+                        flush=True,
+                    )
+                    if step.failures:
+                        print(f"  e.g. {step.failures[0]}", flush=True)
+                    attempts.append(step)
+                    # A step spoilt by someone else's load is measured again (reported).
+                    if step.clean or step.failures or step.others < NOISY_OTHERS_PCT:
+                        break
+                # The attempt reported: a clean one, else the one that achieved most.
+                steps.append(max(attempts, key=lambda a: (a.clean, a.achieved)))
     except BaseException:
         print(lab.logs()[-6000:], file=sys.stderr)
         raise

@@ -101,12 +101,18 @@ def worker_index(environment: Environment) -> int:
 
 
 def report(
-    environment: Environment, name: str, start: float, t0: float, exc: Exception | None
+    environment: Environment,
+    name: str,
+    start: float,
+    t0: float,
+    exc: Exception | None,
+    *,
+    request_type: str = "SIP",
 ) -> None:
     """Fire Locust's request event and log the procedure (*t0*: monotonic start)."""
     ms = (time.monotonic() - t0) * 1000.0
     environment.events.request.fire(  # type: ignore[no-untyped-call]
-        request_type="SIP",
+        request_type=request_type,
         name=name,
         response_time=ms,
         response_length=0,

@@ -64,6 +64,7 @@ class Subscriber:
         self.ue = ue
         self.registered = False
         self.next_register = 0.0
+        self.expires_at = 0.0  # when the last successful registration lapses
 
 
 class ImsUser(User):
@@ -112,17 +113,24 @@ class ImsUser(User):
         self._schedule_call(now)
 
     def on_stop(self) -> None:
-        if self.call is not None:
-            self._hangup()
-        for sub in self.subs:
-            if sub.registered:
-                self._register(sub, "de-register", expires=0)
-            sub.ue.close()
-        self.subs = []
-        if self.slot is not None:
-            POOL.release(self.slot)
-            self.slot = None
-        Stats.users -= 1
+        try:
+            if self.call is not None:
+                self._hangup()
+            for sub in self.subs:
+                if sub.registered:
+                    self._register(sub, "de-register", expires=0)
+        finally:
+            # Also when Locust kills the greenlet in the middle (its stop timeout).
+            for sub in self.subs:
+                if sub.registered:
+                    sub.registered = False
+                    Stats.registered -= 1
+                sub.ue.close()
+            self.subs = []
+            if self.slot is not None:
+                POOL.release(self.slot)
+                self.slot = None
+            Stats.users -= 1
 
     @task
     def step(self) -> None:
@@ -148,13 +156,15 @@ class ImsUser(User):
             sub.ue.discard_pending()
         report(self.environment, name, start, t0, exc)
         was = sub.registered
+        now = time.monotonic()
         if expires == 0:
             sub.registered = False
         elif exc is None:
             sub.registered = True
-        elif name == "register":
-            sub.registered = False
-        # A failed refresh leaves the old binding until it expires: try again next period.
+            sub.expires_at = now + MODEL.register_expires
+        else:
+            # A failed refresh leaves the old binding until it expires (RFC 3261 §10.2.1).
+            sub.registered = sub.registered and now < sub.expires_at
         if sub.registered != was:
             Stats.registered += 1 if sub.registered else -1
         interval = MODEL.reregister_interval if sub.registered else REGISTER_RETRY

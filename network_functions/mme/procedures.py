@@ -252,6 +252,23 @@ class _Timeout(Exception):
     pass
 
 
+class _Unprotected(Exception):
+    """A plain NAS message that must be integrity protected once security is active."""
+
+
+# TS 24.301 §4.4.4.3: the only messages the MME processes without integrity protection
+# once a security context is in use (the others are discarded).
+_PLAIN_AFTER_SECURITY = (
+    nas.AttachRequest,
+    nas.IdentityResponse,
+    nas.AuthenticationResponse,
+    nas.AuthenticationFailure,
+    nas.SecurityModeReject,
+    nas.DetachRequest,
+    nas.DetachAccept,
+)
+
+
 class _Reject(_End):
     def __init__(self, reason: str, emm_cause: int, esm: nas.EsmMessage | None = None) -> None:
         super().__init__(reason, ("nas", "unspecified"))
@@ -382,6 +399,9 @@ class UeHandler:
         except nas.NasMacFailure:
             self.core.record("nas", "mac-failure")
             log.info("NAS MAC failure: message discarded", extra={"state": self.state})
+        except _Unprotected as exc:
+            self.core.record("nas", "unprotected")
+            log.info("unprotected %s discarded", exc, extra={"state": self.state})
         except nas.NasError as exc:
             self.core.record("nas", "malformed")
             self._send(nas.EmmStatus(cause=exc.cause))
@@ -389,7 +409,11 @@ class UeHandler:
 
     def _unprotect(self, pdu: bytes) -> nas.NasMessage:
         if self.sec is not None:
-            return nas.decode(self.sec.unprotect(pdu).message)
+            result = self.sec.unprotect(pdu)
+            msg = nas.decode(result.message)
+            if result.header_type == 0 and not isinstance(msg, _PLAIN_AFTER_SECURITY):
+                raise _Unprotected(type(msg).__name__)
+            return msg
         hdr = nas.split_security_header(pdu)
         if hdr is None:
             return nas.decode(pdu)
@@ -519,8 +543,10 @@ class UeHandler:
             except ContextError as exc:
                 raise _Reject(str(exc), nas.EMM_CAUSE_NETWORK_FAILURE) from exc
             if known is not None:
+                self.core.record("identification", "guti-known")
                 return known.imsi
         # TS 24.301 §5.4.4: ask for the IMSI.
+        self.core.record("identification", "identity-request")
         self.state = "identification"
         self._send(nas.IdentityRequest(identity_type=1))
         msg = await self._next_nas()

@@ -58,6 +58,8 @@ log = logging.getLogger("nfv.mme.s1")
 
 # MME-UE-S1AP-ID is 32 bits (TS 36.413 §9.2.3.3).
 MAX_MME_UE_S1AP_ID = 0xFFFFFFFF
+# On close, how long the UE handlers get to write their UEs back as ECM-IDLE.
+CLOSE_GRACE = 2.0
 CAUSE_NOT_COMPATIBLE = ("protocol", "message-not-compatible-with-receiver-state")
 CAUSE_UNKNOWN_MME_ID = ("radioNetwork", "unknown-mme-ue-s1ap-id")
 CAUSE_UNKNOWN_ENB_ID = ("radioNetwork", "unknown-enb-ue-s1ap-id")
@@ -444,9 +446,13 @@ class S1Server:
             await asyncio.sleep(0.05)
 
     async def close(self) -> None:
+        """Close every association; the UE handlers then store their UEs as ECM-IDLE (so
+        another replica serves them) before the remaining tasks are cancelled."""
         if self._server is not None:
             self._server.close()
         for assoc in list(self.associations):
             assoc.close()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=CLOSE_GRACE)
         for task in list(self.tasks):
             task.cancel()

@@ -141,8 +141,9 @@ class Pcscf(SipNetworkFunction[PcscfConfig]):
                 "identities": identities,
             }
         ).encode()
-        for impu in identities:
-            await self.kv.set(f"pcscf:reg:{impu}", record, ttl=max(expires, 1) + 30)
+        await self.kv.set_many(
+            {f"pcscf:reg:{impu}": record for impu in identities}, ttl=max(expires, 1) + 30
+        )
 
     # -- flows (NAT traversal) ---------------------------------------------------------------
     @staticmethod

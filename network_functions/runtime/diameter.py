@@ -47,6 +47,7 @@ from network_functions.protocols.diameter import (
 
 from .metrics import Registry
 from .names import NameResolutionError, NameTable
+from .timers import TimerWheel
 
 log = logging.getLogger("nfv.diameter")
 
@@ -459,6 +460,8 @@ class DiameterClient:
         self.ids = IdGenerator()
         self._slots = [_ClientConn(self, i) for i in range(connections)]
         self._rr = itertools.count()
+        # Answer timeouts (one per request, nearly all cancelled) on a coarse wheel (timers.py).
+        self._timeouts = TimerWheel(tick=0.05)
         self._closing = False
         self.peer_host = ""
         self.m_requests = metrics.counter(
@@ -687,7 +690,7 @@ class DiameterClient:
         slot.pending[msg.hop_by_hop] = future
         conn.send(msg)
         # One timer on the future rather than asyncio.wait_for (a task-like wrapper each).
-        timer = loop.call_later(timeout, _expire, future)
+        timer = self._timeouts.call_later(timeout, _expire, future)
         try:
             return await future
         finally:
@@ -729,3 +732,4 @@ class DiameterClient:
                 slot.task.cancel()
         for task in list(self._tasks):  # requests from the peer still being served
             task.cancel()
+        self._timeouts.close()

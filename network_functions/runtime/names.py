@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ ENV_VAR = "NFV_NAMES"
 # so the per-request path is a stat and a dict lookup. Names come from requests (Route,
 # Request-URI hosts), so the memo is bounded.
 MEMO_LIMIT = 4096
+# What an NF passes as ``recheck``: its per-message lookups stat the table at most this
+# often (seconds). Replicas come and go in seconds (a process start, a readiness probe), so
+# noticing a rewrite 0.2 s later changes nothing, and it saves a stat() per lookup.
+NF_RECHECK_INTERVAL = 0.2
 
 
 class NameResolutionError(Exception):
@@ -50,10 +55,15 @@ def _unique(addresses: list[str]) -> list[str]:
 class NameTable:
     """Name → address resolution: the local name table first, DNS second."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, recheck: float = 0.0) -> None:
+        """``recheck``: the file is stat()ed at most this often, in seconds (0: on every
+        lookup, so a rewrite is seen at once)."""
         if path is None:
             path = os.environ.get(ENV_VAR) or None
         self.path: Path | None = Path(path) if path is not None else None
+        self._spath = str(self.path) if self.path is not None else ""
+        self.recheck = recheck
+        self._next_check = 0.0
         self._table: dict[str, list[str]] = {}
         self._stamp: tuple[int, int, int] | None = None
         self._memo: dict[str, str] = {}  # name -> resolve(name), from the table or literal
@@ -64,8 +74,13 @@ class NameTable:
         when the new content is unreadable (a writer that does not rename atomically)."""
         if self.path is None:
             return
+        if self.recheck > 0:
+            now = time.monotonic()
+            if now < self._next_check:
+                return
+            self._next_check = now + self.recheck
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._spath)
         except FileNotFoundError:
             if self._stamp is not None:
                 log.warning("name table %s disappeared; keeping the last one read", self.path)

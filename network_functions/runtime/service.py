@@ -32,7 +32,7 @@ from .config import ConfigError, load_config
 from .http import HttpRequest, HttpResponse, HttpServer
 from .logs import setup_logging
 from .metrics import Registry
-from .names import NameTable
+from .names import NF_RECHECK_INTERVAL, NameTable
 from .store import Store, StoreError, open_store
 
 
@@ -106,7 +106,7 @@ class NetworkFunction(abc.ABC, Generic[C]):
         self.replica = replica
         self.log = logging.getLogger(f"nfv.{config.nf}")
         self.metrics = Registry()
-        self.names = NameTable()
+        self.names = NameTable(recheck=NF_RECHECK_INTERVAL)
         self.address = advertised_address(config.listen)
         self.store: Store | None = None
         self._checks: list[tuple[str, ReadinessCheck]] = []

@@ -170,6 +170,21 @@ class Store(abc.ABC):
         """Atomically: if the current value equals ``expected`` (None = absent), store
         ``value`` (None = delete the key) with ``ttl``, and return True; else False."""
 
+    async def set_many(self, items: dict[str, bytes], *, ttl: float | None = None) -> None:
+        """Store several keys with one ``ttl``, as :meth:`set` each (the backends do it in
+        one round trip: one SQLite transaction, one Redis pipeline). Each key is written
+        atomically; readers may see some keys updated before the others."""
+        for key, value in items.items():
+            await self.set(key, value, ttl=ttl)
+
+    async def take(self, key: str) -> bytes | None:
+        """Atomically fetch and delete a key (Redis GETDEL): the value, or None when it
+        was absent or expired. Of several processes taking one key, one gets the value."""
+        while True:
+            value = await self.get(key)
+            if value is None or await self.compare_and_set(key, value, None):
+                return value
+
     @abc.abstractmethod
     async def ping(self) -> None:
         """Return if the store answers, raise :class:`StoreError` otherwise."""
@@ -298,6 +313,20 @@ class MemoryStore(Store):
             self._put(key, value, ttl, now)
         return True
 
+    async def set_many(self, items: dict[str, bytes], *, ttl: float | None = None) -> None:
+        self._items()
+        ttl = _check_ttl(ttl)
+        checked = {k: _check_value(v) for k, v in items.items()}
+        now = time.monotonic()
+        for key, value in checked.items():
+            self._put(key, value, ttl, now)
+
+    async def take(self, key: str) -> bytes | None:
+        self._items()
+        value = self._live(key, time.monotonic())
+        self._data.items.pop(key, None)
+        return value
+
     async def ping(self) -> None:
         self._items()
 
@@ -327,6 +356,8 @@ _SQL_SET_NX = (
 _SQL_UPDATE_VALUE = "UPDATE kv SET value = ? WHERE key = ?"
 _SQL_DELETE = "DELETE FROM kv WHERE key = ? RETURNING expires"
 _SQL_DELETE_PLAIN = "DELETE FROM kv WHERE key = ?"
+# One statement, so the read and the delete are atomic without BEGIN.
+_SQL_TAKE = "DELETE FROM kv WHERE key = ? RETURNING value, expires"
 _SQL_KEYS_ALL = "SELECT key FROM kv WHERE (expires IS NULL OR expires > ?) ORDER BY key"
 _SQL_KEYS_FROM = (
     "SELECT key FROM kv WHERE key >= ? AND (expires IS NULL OR expires > ?) ORDER BY key"
@@ -522,6 +553,46 @@ class SqliteStore(Store):
             except sqlite3.Error as exc:
                 raise self._error("delete", key, exc) from exc
         return bool(rows) and (rows[0][0] is None or rows[0][0] > now)
+
+    @_retry_busy
+    async def set_many(self, items: dict[str, bytes], *, ttl: float | None = None) -> None:
+        ttl = _check_ttl(ttl)
+        checked = {k: _check_value(v) for k, v in items.items()}
+        if not checked:
+            return
+        with self._lock:
+            try:
+                conn = self._c()
+                now = time.time()
+                expires = None if ttl is None else now + ttl
+                rows = [(k, v, expires) for k, v in checked.items()]
+                if len(rows) == 1:
+                    conn.execute(_SQL_SET, rows[0])
+                else:
+                    # One transaction, so one commit (one WAL append) for every key.
+                    self._transaction(conn)
+                    try:
+                        conn.executemany(_SQL_SET, rows)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                self._maybe_purge(conn, now)
+            except sqlite3.Error as exc:
+                raise self._error("set_many", next(iter(checked)), exc) from exc
+
+    @_retry_busy
+    async def take(self, key: str) -> bytes | None:
+        with self._lock:
+            try:
+                now = time.time()
+                rows = self._c().execute(_SQL_TAKE, (key,)).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error("take", key, exc) from exc
+        if not rows or (rows[0][1] is not None and rows[0][1] <= now):
+            return None
+        return bytes(rows[0][0])
 
     def _transaction(self, conn: sqlite3.Connection) -> None:
         # BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so
@@ -786,6 +857,29 @@ class RedisStore(Store):
             return int(await self._cas(keys=[key], args=args)) == 1
         except self._errors as exc:
             raise self._error("compare_and_set", key, exc) from exc
+
+    async def set_many(self, items: dict[str, bytes], *, ttl: float | None = None) -> None:
+        self._check_open()
+        ttl = _check_ttl(ttl)
+        checked = {k: _check_value(v) for k, v in items.items()}
+        if not checked:
+            return
+        try:
+            # One round trip; MULTI/EXEC is not needed (each SET is atomic on its own).
+            pipe = self._redis.pipeline(transaction=False)
+            for key, value in checked.items():
+                pipe.set(key, value, px=_ttl_ms(ttl))
+            await pipe.execute()
+        except self._errors as exc:
+            raise self._error("set_many", next(iter(checked)), exc) from exc
+
+    async def take(self, key: str) -> bytes | None:
+        self._check_open()
+        try:
+            value = await self._redis.getdel(key)  # Redis >= 6.2
+        except self._errors as exc:
+            raise self._error("take", key, exc) from exc
+        return None if value is None else bytes(value)
 
     async def ping(self) -> None:
         self._check_open()

@@ -98,9 +98,11 @@ class RegistrarStore:
     async def save(self, reg: Registration) -> None:
         ttl = max((b.expires_at for b in reg.bindings), default=time.time()) - time.time()
         ttl = max(ttl, 1.0) + 60.0  # kept a little after expiry for diagnostics
-        await self.store.set(f"scscf:reg:{reg.impi}", reg.encode(), ttl=ttl)
+        items = {f"scscf:reg:{reg.impi}": reg.encode()}
+        impi = reg.impi.encode()
         for impu in reg.impus:
-            await self.store.set(f"scscf:impu:{impu}", reg.impi.encode(), ttl=ttl)
+            items[f"scscf:impu:{impu}"] = impi
+        await self.store.set_many(items, ttl=ttl)  # one round trip (one SQLite commit)
 
     async def all(self) -> list[Registration]:
         keys = await self.store.keys("scscf:reg:")
@@ -118,10 +120,5 @@ class RegistrarStore:
 
     async def take_challenge(self, nonce: str) -> Challenge | None:
         """Fetch and delete a challenge: each nonce authenticates one REGISTER."""
-        key = f"scscf:auth:{nonce}"
-        raw = await self.store.get(key)
-        if raw is None:
-            return None
-        if not await self.store.compare_and_set(key, raw, None):
-            return None  # another replica consumed it first
-        return Challenge(**json.loads(raw))
+        raw = await self.store.take(f"scscf:auth:{nonce}")  # atomic: one replica gets it
+        return None if raw is None else Challenge(**json.loads(raw))

@@ -175,6 +175,8 @@ class Enb:
         self.address = ""
         # Downlink PDUs not tied to a running procedure (Error Indications, late answers).
         self.unsolicited: list[S1apMessage] = []
+        # When a list: every PDU sent (True) and received (False), e.g. to write a pcap.
+        self.trace: list[tuple[bool, bytes]] | None = None
 
     # -- connection ----------------------------------------------------------------------------
     def __enter__(self) -> Enb:
@@ -229,13 +231,18 @@ class Enb:
     def send_raw(self, pdu: bytes, *, framed: bool = True) -> None:
         if self.sock is None:
             raise SimError("the eNB is not connected")
+        if self.trace is not None:
+            self.trace.append((True, pdu))
         self.sock.sendall(s1ap.frame(pdu) if framed else pdu)
 
     def _send_all(self, msgs: list[S1apMessage]) -> None:
         if msgs:
             if self.sock is None:
                 raise SimError("the eNB is not connected")
-            self.sock.sendall(b"".join(s1ap.frame(m.encode()) for m in msgs))
+            pdus = [m.encode() for m in msgs]
+            if self.trace is not None:
+                self.trace += [(True, pdu) for pdu in pdus]
+            self.sock.sendall(b"".join(s1ap.frame(pdu) for pdu in pdus))
 
     def _receive(self, deadline: float) -> list[S1apMessage]:
         """The PDUs of the next read (at least one), decoded; SimTimeout at the deadline."""
@@ -258,6 +265,8 @@ class Enb:
                 raise SimError(f"MME broke the S1 framing: {exc}") from exc
             out = []
             for pdu in pdus:
+                if self.trace is not None:
+                    self.trace.append((False, pdu))
                 try:
                     out.append(s1ap.decode(pdu))
                 except S1apError as exc:
@@ -381,8 +390,8 @@ class Enb:
         del self.unsolicited[:-MAX_UNSOLICITED]
 
     # -- procedures ----------------------------------------------------------------------------
-    def attach(self, ue: SimUe) -> AttachResult:
-        return self.run(self.attach_procedure(ue))
+    def attach(self, ue: SimUe, *, with_guti: bool = False) -> AttachResult:
+        return self.run(self.attach_procedure(ue, with_guti=with_guti))
 
     def detach(self, ue: SimUe, *, switch_off: bool = False) -> DetachResult:
         return self.run(self.detach_procedure(ue, switch_off=switch_off))
@@ -450,16 +459,23 @@ class Enb:
         except nas.NasError as exc:
             raise SimError(f"undecodable downlink NAS message: {exc}") from exc
 
-    def attach_procedure(self, ue: SimUe) -> Procedure[AttachResult]:
-        """EPS attach with a PDN connectivity request (TS 24.301 §5.5.1.2)."""
+    def attach_procedure(self, ue: SimUe, *, with_guti: bool = False) -> Procedure[AttachResult]:
+        """EPS attach with a PDN connectivity request (TS 24.301 §5.5.1.2), identified by
+        the IMSI, or with ``with_guti`` by the GUTI the UE holds (the MME then finds the
+        IMSI in its contexts or asks for it with an Identity Request)."""
         t0 = time.perf_counter()
         steps: dict[str, float] = {}
+        identity: nas.Imsi | nas.Guti = nas.Imsi(ue.imsi)
+        if with_guti:
+            if ue.guti is None:
+                raise SimError(f"UE {ue.imsi} has no GUTI to attach with")
+            identity = ue.guti
         ue.sec = None
         ue.attached = False
         kasme = b""
         ksi = 0
         request = nas.AttachRequest(
-            identity=nas.Imsi(ue.imsi),
+            identity=identity,
             esm=nas.PdnConnectivityRequest(pti=1, apn=ue.apn),
             ue_network_capability=ue.capability,
         )
@@ -528,6 +544,7 @@ class Enb:
                     self._uplink(ue, nas.SecurityModeComplete(), SEC_HDR_INTEGRITY_CIPHERED_NEW_CTX)
                 ]
             elif isinstance(nas_msg, nas.IdentityRequest):
+                steps["identification"] = time.perf_counter() - t0
                 msg = yield [self._uplink(ue, nas.IdentityResponse(nas.Imsi(ue.imsi)), 0)]
             elif isinstance(nas_msg, nas.AuthenticationReject):
                 failure = AuthenticationRejected(str(failure) if failure else "")
@@ -615,8 +632,7 @@ class Enb:
                 if not accepted:
                     raise SimError(f"released without Detach Accept: {msg.ies.get('Cause')}")
                 ue.attached = False
-                ue.guti = None
-                ue.sec = None
+                ue.sec = None  # the GUTI is kept (TS 24.301 §5.5.2.2.2): it may be reused
                 return DetachResult(ue.imsi, time.perf_counter() - t0)
             if msg.name == "ErrorIndication":
                 raise SimError(f"Error Indication from the MME: {msg.ies.get('Cause')}")

@@ -51,7 +51,7 @@ def add_commands(sub: Any) -> None:
         "model sets what each subscriber does; the summary states the offered REGISTER/s "
         "and calls/s and what was measured.",
     )
-    lt.add_argument("scenario", help="scenario: ims (epc once the eNB simulator exists)")
+    lt.add_argument("scenario", help="scenario: ims (P-CSCF, SIP) or epc (MME, S1AP)")
     lt.add_argument("--target", choices=["local", "k8s"], default=_env("TARGET", "local"))
     lt.add_argument("--state-dir", default=_env("STATE_DIR", ".nfv-local"), help="local core")
     lt.add_argument("--namespace", default=_env("NAMESPACE"), help="k8s namespace")
@@ -129,7 +129,11 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     model = _model(args)
     shape = parse_shape(args.shape) if args.shape else None
     target = resolve_target(
-        args.target, state_dir=args.state_dir, namespace=args.namespace, transport=args.transport
+        args.target,
+        state_dir=args.state_dir,
+        namespace=args.namespace,
+        transport=args.transport,
+        entry=scen.entry,
     )
     spec = RunSpec(
         scenario=scen,
@@ -145,7 +149,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     )
     offered = model.offered_for_users(spec.peak_users)
     print(
-        f"{scen.name} against {target.sip[0]}:{target.sip[1]}/{target.transport} "
+        f"{scen.name} against {target.sip[0]}:{target.sip[1]} "
         f"({target.platform}): {spec.peak_users} users = {offered['population']:.0f} "
         f"subscribers; offered {offered['register_per_s']:.1f} REGISTER/s, "
         f"{offered['calls_per_s']:.2f} calls/s ({offered['erlangs']:.1f} E) at peak; "

@@ -221,7 +221,10 @@ class LocalObserved(Observed):
 
     def target(self) -> Target:
         return resolve_target(
-            "local", state_dir=self.platform.dir.root, transport=self.plan.platform.transport
+            "local",
+            state_dir=self.platform.dir.root,
+            transport=self.plan.platform.transport,
+            entry=scenario(self.plan.scenario).entry,
         )
 
     def sample(self) -> dict[str, dict[str, float | None]]:
@@ -293,7 +296,10 @@ class KubeObserved(Observed):
 
     def target(self) -> Target:
         return resolve_target(
-            "k8s", namespace=self.namespace, transport=self.plan.platform.transport
+            "k8s",
+            namespace=self.namespace,
+            transport=self.plan.platform.transport,
+            entry=scenario(self.plan.scenario).entry,
         )
 
     def sample(self) -> dict[str, dict[str, float | None]]:

@@ -51,6 +51,7 @@ class Scenario:
     user_class: str
     description: str
     needs: Path | None = None  # a module the scenario depends on (not there yet: refuse)
+    entry: tuple[str, str] = ("pcscf", "sip")  # the NF and interface the load goes to
 
 
 SCENARIOS = {
@@ -64,8 +65,9 @@ SCENARIOS = {
         "epc",
         LOADTESTS / "epc.py",
         "EpcUser",
-        "LTE attach/detach through an eNB simulator",
+        "LTE UEs attaching and detaching through simulated eNBs (S1AP/NAS over TCP)",
         needs=REPO_ROOT / "network_functions" / "sim" / "enb.py",
+        entry=("mme", "s1ap"),
     ),
 }
 
@@ -115,14 +117,16 @@ def resolve_target(
     state_dir: str | os.PathLike[str] = ".nfv-local",
     namespace: str | None = None,
     transport: str = "udp",
+    entry: tuple[str, str] = ("pcscf", "sip"),
 ) -> Target:
-    """The P-CSCF's SIP endpoint and the HSS's provisioning API of the running core."""
+    """The *entry* NF's endpoint (the P-CSCF's SIP, the MME's S1AP) and the HSS's
+    provisioning API of the running core."""
     if platform == "local":
         from ..platforms.local.platform import LocalPlatform
 
         local = LocalPlatform(state_dir)
         try:
-            sip = local.entry_point()
+            sip = local.entry_point() if entry == ("pcscf", "sip") else _local_entry(local, entry)
             prov = local.provisioning_endpoint()
         except NfvError as exc:
             raise LoadTestError(f"no local core to load: {exc}") from exc
@@ -130,11 +134,23 @@ def resolve_target(
         assert plan is not None
         return Target("local", sip, prov, plan["domain"], transport)
     if platform == "k8s":
-        return _kube_target(namespace, transport)
+        return _kube_target(namespace, transport, entry)
     raise LoadTestError(f"--target must be local or k8s, got {platform!r}")
 
 
-def _kube_target(namespace: str | None, transport: str) -> Target:
+def _local_entry(local: Any, entry: tuple[str, str]) -> tuple[str, int]:
+    nf, interface = entry
+    plan = local.plan()
+    info = (plan or {}).get("nfs", {}).get(nf) if local.recorded_state() is not None else None
+    if info is None or interface not in info["interfaces"]:
+        raise LoadTestError(
+            f"no local core with {nf} ({interface}) runs from {local.dir.root}: enable it in "
+            "the values and `nfv up`"
+        )
+    return str(info["address"]), int(info["interfaces"][interface])
+
+
+def _kube_target(namespace: str | None, transport: str, entry: tuple[str, str]) -> Target:
     try:
         from ..platforms.kubernetes.platform import DEFAULT_NAMESPACE, KubernetesPlatform
     except ImportError as exc:  # the kubernetes extra is not installed
@@ -143,7 +159,7 @@ def _kube_target(namespace: str | None, transport: str) -> Target:
 
     kube = KubernetesPlatform(namespace or DEFAULT_NAMESPACE)
     try:
-        host, port = kube.endpoint("pcscf", "sip")
+        host, port = kube.endpoint(*entry)
         try:
             prov: tuple[str, int] | None = kube.endpoint("hss", "provisioning")
         except NfvError:
@@ -252,6 +268,15 @@ class RunSpec:
         return Allocation(self.subscribers, max(1, self.workers), per_worker)
 
 
+def _epc_identity() -> dict[str, Any]:
+    """PLMN and tracking area the simulated eNBs announce (the values' network)."""
+    from ..values import load_values
+
+    network = load_values()["network"]
+    tacs = network.get("tacs") or [1]
+    return {"mcc": str(network["mcc"]), "mnc": str(network["mnc"]), "tac": int(tacs[0])}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -276,6 +301,7 @@ class LocustRun:
                 "transport": spec.target.transport,
             },
             "domain": spec.target.domain,
+            "epc": _epc_identity(),
             "allocation": spec.allocation().as_dict(),
             "model": spec.model.model_dump(),
             "shape": spec.shape.model_dump() if spec.shape is not None else None,
@@ -425,7 +451,8 @@ def summarize(spec: RunSpec, started_at: float, ended_at: float) -> dict[str, An
     elapsed = max(ended_at - started_at, 1e-9)
     per_name = summarize_procedures(procs)
     failures = sum(1 for p in procs if not p.ok)
-    registers = sum(1 for p in procs if p.name in ("register", "re-register"))
+    # Registrations (IMS) or attaches (EPC): the periodic procedure of the traffic model.
+    registers = sum(1 for p in procs if p.name in ("register", "re-register", "attach"))
     calls = sum(1 for p in procs if p.name == "call-setup")
     return {
         "scenario": spec.scenario.name,

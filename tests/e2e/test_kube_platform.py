@@ -11,13 +11,13 @@ to E2E_SIP_NODE_PORT so that another lab deploy on the cluster (Ansible's) canno
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,43 +70,29 @@ def _kubeconfig() -> str:
     raise AssertionError(f"hack/cluster/cluster env printed no KUBECONFIG: {out!r}")
 
 
-def _missing_images() -> list[str]:
-    """Images the lab render names that the registry does not have (HTTP API v2)."""
-    from nfv.manifests import load_chart_values, render_manifests
+def _build_and_push(env: dict[str, str]) -> str:
+    """``nfv build --push``, then every NF and store image also under one tag for this run,
+    which the module deploys with: other people edit this tree while the tests run, and
+    images are tagged by content, so a later render could name images never built. The run
+    tag is a hash of the built tags: a changed image gets a new one (the node pulls
+    IfNotPresent)."""
+    from nfv.images.builder import push_image
+    from nfv.images.engine import connect
 
-    values = load_chart_values(profile="lab", overrides=LAB)
-    refs = {
-        c["image"]
-        for o in render_manifests(values, registry=REGISTRY)
-        if o["kind"] in ("Deployment", "StatefulSet")
-        for c in o["spec"]["template"]["spec"]["containers"]
-    }
-    missing = []
-    for ref in sorted(refs):
-        repo, tag = ref.removeprefix(f"{REGISTRY}/").rsplit(":", 1)
-        request = urllib.request.Request(
-            f"http://{REGISTRY}/v2/{repo}/manifests/{tag}",
-            method="HEAD",
-            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5):
-                pass
-        except urllib.error.HTTPError:
-            missing.append(ref)
-    return missing
-
-
-def _build_and_push(env: dict[str, str]) -> None:
-    """``nfv build --push``; again when the tree changed during the build (images are
-    tagged by content, and other people edit this tree while the tests run)."""
-    for _ in range(3):
-        build = _nfv("build", "--push", REGISTRY, env=env, timeout=BUILD_TIMEOUT_S)
-        assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-        missing = _missing_images()
-        if not missing:
-            return
-    raise AssertionError(f"images still missing from {REGISTRY} after 3 builds: {missing}")
+    build = _nfv("build", "--push", REGISTRY, "--json", env=env, timeout=BUILD_TIMEOUT_S)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    images = [i for i in json.loads(build.stdout)["images"] if i["kind"] in ("nf", "store")]
+    digest = hashlib.sha256(" ".join(sorted(i["ref"] for i in images)).encode()).hexdigest()
+    tag = f"e2e-{digest[:12]}"
+    client = connect(env["DOCKER_HOST"])
+    try:
+        for image in images:
+            push_image(
+                client, image["image_id"], f"{REGISTRY}/nfv/{image['name']}", tag, registry=REGISTRY
+            )
+    finally:
+        client.close()
+    return tag
 
 
 @dataclass
@@ -116,6 +102,7 @@ class Core:
     subscribers: list[dict[str, str]]
     domain: str
     pcscf: tuple[str, int]
+    overrides: dict[str, Any]  # the lab profile with this run's image tag and SIP NodePort
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -147,14 +134,15 @@ def core() -> Iterator[Core]:
     platform = KubernetesPlatform(NAMESPACE, kubeconfig=env["KUBECONFIG"])
     try:
         platform.destroy(timeout=120)  # what a failed earlier run left
-        _build_and_push(env)
-        values = load_chart_values(profile="lab", overrides=LAB)
+        overrides = {**LAB, "image": {"tag": _build_and_push(env)}}
+        values = load_chart_values(profile="lab", overrides=overrides)
         yield Core(
             platform=platform,
             kubeconfig=env["KUBECONFIG"],
             subscribers=expand_subscribers(values),
             domain=str(values["network"]["ims_domain"]),
             pcscf=("127.0.0.1", E2E_SIP_NODE_PORT),
+            overrides=overrides,
             env=env,
         )
     finally:
@@ -252,7 +240,7 @@ def test_deploy_lab_then_register_and_call(core: Core) -> None:
     lines: list[Any] = []
     report = core.platform.deploy(
         profile="lab",
-        overrides=LAB,
+        overrides=core.overrides,
         registry=REGISTRY,
         timeout=DEPLOY_TIMEOUT_S,
         progress=lambda p, _t: lines.append(p),
@@ -297,7 +285,7 @@ def _versions(platform: Any) -> dict[tuple[str, str], str]:
 def test_deploy_twice_is_a_no_op(core: Core) -> None:
     before = _versions(core.platform)
     report = core.platform.deploy(
-        profile="lab", overrides=LAB, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
+        profile="lab", overrides=core.overrides, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
     )
     assert report.changed == [] and report.pruned == [] and not report.created_namespace
     assert _versions(core.platform) == before
@@ -385,6 +373,17 @@ def test_failed_upgrade_rolls_back(core: Core) -> None:
     assert "image not found" in str(failed.value) and failed.value.exit_code >= 10
     scscf = core.platform.status().nf("scscf")
     assert scscf.images == image and scscf.ready == scscf.desired == 1
+    # the CLI: diagnosis on stderr, and the exit status names the NF (10 + deploy position)
+    order = [nf.name for nf in core.platform.status().nfs]
+    done = _nfv(
+        "upgrade", "scscf", "--set-string", "image.tag=does-not-exist", "--timeout", "60",
+        "-n", NAMESPACE, env={"KUBECONFIG": core.kubeconfig},
+    )  # fmt: skip
+    assert done.returncode == 10 + order.index("scscf"), done.stderr[-2000:]
+    assert f"exit code {done.returncode} = scscf" in done.stderr
+    assert "rolled back to the previous ReplicaSet's template" in done.stderr
+    assert "ErrImagePull" in done.stderr or "ImagePullBackOff" in done.stderr
+    assert core.platform.status().nf("scscf").images == image
 
 
 def test_logs_and_metrics(core: Core) -> None:
@@ -402,7 +401,7 @@ def test_logs_and_metrics(core: Core) -> None:
 
 def test_hpa_owned_scale_and_prune_on_profile_change(core: Core) -> None:
     scaling = core.platform.deploy(
-        profile="scaling", overrides=LAB, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
+        profile="scaling", overrides=core.overrides, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
     )
     assert "HorizontalPodAutoscaler/scscf" in scaling.changed and scaling.pruned == []
     hpa = core.platform.status().nf("scscf").hpa
@@ -413,7 +412,7 @@ def test_hpa_owned_scale_and_prune_on_profile_change(core: Core) -> None:
     assert live["spec"]["minReplicas"] == 2
     assert core.platform.status().nf("scscf").ready >= 2
     lab = core.platform.deploy(
-        profile="lab", overrides=LAB, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
+        profile="lab", overrides=core.overrides, registry=REGISTRY, timeout=DEPLOY_TIMEOUT_S
     )
     assert "HorizontalPodAutoscaler/scscf" in lab.pruned
     assert all(p.startswith("HorizontalPodAutoscaler/") for p in lab.pruned)

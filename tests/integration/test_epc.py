@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -280,6 +283,17 @@ def test_second_replica_serves_a_ue_attached_through_the_first(epc: CoreLab) -> 
         assert again.guti.m_tmsi not in tmsis
         assert counter(second, "mme_procedures_total", procedure="detach", result="success") == 6
         assert counter(second, "mme_procedures_total", procedure="attach", result="success") == 1
+        # A replica that stops (scale-in, SIGTERM) leaves its connected UEs ECM-IDLE in the
+        # store: they detach through the remaining replica.
+        connected = [sim_ue(epc, UES + 15 + i) for i in range(3)]
+        with Enb(mme_of(epc, second), enb_id=41) as enb:
+            for ue in connected:
+                enb.attach(ue)
+            assert epc.stop(second) == 0
+        with Enb(mme_of(epc, first), enb_id=41) as enb:
+            for ue in connected:
+                ue.connected = False  # the eNB lost the S1 association with the replica
+                enb.detach(ue)
     finally:
         epc.stop(second)
 
@@ -444,3 +458,123 @@ def test_procedure_timer_releases_a_silent_ue(epc: CoreLab) -> None:
         assert counter(quick, "mme_procedures_total", procedure="attach", result="timeout") == 1
     finally:
         epc.stop(quick)
+
+
+def test_attach_with_a_guti(epc: CoreLab) -> None:
+    """An Attach Request with the GUTI: while the MME has the UE's context it takes the IMSI
+    from it; after the detach (context gone) it asks with an Identity Request."""
+    ue = sim_ue(epc, UES + 47)
+    with Enb(mme_of(epc), enb_id=96) as enb:
+        first = enb.attach(ue)
+        enb.release(ue)
+        known = enb.attach(ue, with_guti=True)
+        assert "identification" not in known.steps
+        assert known.guti.m_tmsi != first.guti.m_tmsi
+        enb.detach(ue)
+        assert ue.guti == known.guti  # kept by the UE after the detach
+        unknown = enb.attach(ue, with_guti=True)
+        assert "identification" in unknown.steps
+        enb.detach(ue)
+
+
+def test_plain_or_forged_nas_after_security_is_discarded(epc: CoreLab) -> None:
+    """Once NAS security is active (TS 24.301 §4.4.4.3) an unprotected Attach Complete and a
+    message with a wrong MAC are dropped without an answer; the UE's own protected detach
+    then goes through."""
+    ue = sim_ue(epc, UES + 48)
+    mme = replica(epc, "mme")
+    before = counter(mme, "mme_procedures_total", procedure="nas")
+    with Enb(mme_of(epc), enb_id=97) as enb:
+        enb.attach(ue)
+        assert ue.mme_ue_s1ap_id is not None
+        plain = nas.AttachComplete(esm=nas.ActivateDefaultBearerAccept(ebi=5)).encode()
+        assert ue.sec is not None
+        forged = bytearray(ue.sec.protect(plain))
+        forged[1] ^= 0xFF  # the MAC
+        for pdu in (plain, bytes(forged)):
+            enb.send(
+                s1ap.uplink_nas_transport(
+                    mme_ue_s1ap_id=ue.mme_ue_s1ap_id,
+                    enb_ue_s1ap_id=ue.enb_ue_s1ap_id,
+                    nas_pdu=pdu,
+                    mcc="001",
+                    mnc="01",
+                    tac=1,
+                    cell_id=1,
+                )
+            )
+        with pytest.raises(SimTimeout):
+            enb.receive(timeout=0.5)
+        ue.sec.ul_count -= 1  # the forged message used a count the MME did not accept
+        enb.detach(ue)
+    assert counter(mme, "mme_procedures_total", procedure="nas", result="unprotected") >= 1
+    assert counter(mme, "mme_procedures_total", procedure="nas") >= before + 2
+
+
+def test_attach_through_another_mme_cancels_the_old_location(epc: CoreLab) -> None:
+    """A second MME (another MME code, so another Diameter identity, with its own store)
+    takes the UE: the HSS sends Cancel-Location to the first MME, which forgets the UE."""
+    first = replica(epc, "mme")
+    other = epc.start(
+        "mme",
+        address=epc.new_address(),
+        env={
+            "NFV__EPC__MME_CODE": "2",
+            "NFV__STORE__URL": f"sqlite:///{epc.root}/store-other-mme.db",
+        },
+    )
+    epc.wait_ready()
+    try:
+        ue = sim_ue(epc, UES + 49)
+        cancelled = counter(first, "mme_procedures_total", procedure="cancel-location")
+        with Enb(mme_of(epc, first), enb_id=98) as enb:
+            enb.attach(ue)
+            enb.release(ue)
+        with Enb(mme_of(epc, other), enb_id=99) as enb:
+            result = enb.attach(ue)
+            assert result.guti.mme_code == 2
+            enb.detach(ue)
+        deadline = time.monotonic() + 5
+        while counter(first, "mme_procedures_total", procedure="cancel-location") == cancelled:
+            assert time.monotonic() < deadline, "no Cancel-Location reached the first MME"
+            time.sleep(0.1)
+    finally:
+        epc.stop(other)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_decodes_a_real_attach_and_detach(epc: CoreLab, tmp_path: Path) -> None:
+    """What the MME really sends and receives (S1 Setup, attach with AKA and security mode,
+    release, idle-mode detach, an Attach Reject) written as S1AP over SCTP into a pcap:
+    Wireshark decodes every packet without a malformed or expert mark."""
+    from tests.unit.protocols.test_s1ap_tshark import write_pcap
+
+    enb = Enb(mme_of(epc), enb_id=100, setup=False)
+    enb.trace = []
+    ue = sim_ue(epc, UES + 45)
+    sub = epc.subscriber(0)
+    stranger = SimUe(imsi=UNKNOWN_IMSI, k=sub["k"], opc=sub["opc"])
+    try:
+        enb.connect()
+        enb.s1_setup()
+        enb.attach(ue)
+        enb.release(ue)
+        enb.detach(ue)
+        with pytest.raises(AttachRejected):
+            enb.attach(stranger)
+    finally:
+        enb.close()
+    pcap = tmp_path / "attach.pcap"
+    write_pcap(pcap, enb.trace)
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(pcap), "-T", "pdml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "_ws.malformed" not in out
+    assert "_ws.expert" not in out
+    assert out.count('<proto name="s1ap"') == len(enb.trace)
+    assert 'show="001010000000001"' in out or ue.imsi in out  # the IMSI, seen by Wireshark
+    assert ue.ip in out  # the PDN address in the Attach Accept

@@ -100,3 +100,56 @@ def test_distributed_loadtest_against_the_local_core(
     for _, worker, slot, imsis in data.users:
         for imsi in imsis.split():
             assert owner.setdefault(imsi, (worker, slot)) == (worker, slot), imsi
+
+
+EPC_VALUES = {
+    "nfs": {
+        "sgw": {"enabled": True},
+        "pgw": {"enabled": True},
+        "mme": {"enabled": True},
+        "pcrf": {"enabled": True},
+    }
+}
+
+
+def test_epc_scenario_attaches_and_detaches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    values = tmp_path / "epc.yaml"
+    values.write_text(yaml.safe_dump(EPC_VALUES))
+    state = tmp_path / "epc-core"
+    platform = LocalPlatform(state)
+    subnet = f"127.{200 + os.getpid() % 50}.{(os.getpid() + 13) % 250}.0/24"
+    out = tmp_path / "lt"
+    try:
+        platform.up(profile="lab", files=[values], subnet=subnet, timeout=120)
+        code = main(
+            [
+                "loadtest",
+                "epc",
+                "--state-dir",
+                str(state),
+                "--users",
+                "4",
+                "--spawn-rate",
+                "4",
+                "--duration",
+                "10",
+                "--reregister-interval",
+                "4",
+                "-o",
+                str(out),
+            ]
+        )
+    finally:
+        platform.down()
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    summary = json.loads((out / "summary.json").read_text())
+    by = summary["measured"]["by_procedure"]
+    assert summary["measured"]["failures"] == 0, by
+    assert by["s1-setup"]["count"] == 4  # one eNB per user
+    assert by["attach"]["count"] >= 8 + 4  # 8 UEs, then re-attaches every 4 s
+    assert by["detach"]["count"] >= 8  # the re-attach cycles and the stop

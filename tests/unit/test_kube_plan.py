@@ -190,7 +190,7 @@ def test_progress_lines_follow_the_waves() -> None:
     from nfv.platforms.kubernetes.platform import _Tracker
 
     seen: list[Any] = []
-    tracker = _Tracker(None, ["redis", "hss", "scscf"], 0.0, lambda p, t: seen.append(p))  # type: ignore[arg-type]
+    tracker = _Tracker(["redis", "hss", "scscf"], 0.0, lambda p, t: seen.append(p))
     tracker.started.update(["redis", "hss"])
     states = {
         "redis": workload_state(

@@ -411,8 +411,10 @@ def test_run_playbook_for_real_reports_events_and_the_failed_task(tmp_path: Path
     )
     lines = out.getvalue().splitlines()
     assert lines[0] == "PLAY probe"
-    statuses = [line.split("] ", 1)[1].split()[0] for line in lines[1:]]
+    statuses = [line.split("] ", 1)[1].split()[0] for line in lines[1:] if line.startswith("[")]
     assert statuses == ["ok", "changed", "skipped", "skipped"]
+    assert "say hello" in lines[1]
+    assert lines[2] == "    hi"  # what the debug task said, under its line
     assert ok.status == "successful" and ok.artifacts.is_dir()
     assert (ok.artifacts / "job_events").is_dir()  # the events are kept
     assert "ok=2" in ok.summary and "changed=1" in ok.summary
@@ -430,6 +432,34 @@ def test_run_playbook_for_real_reports_events_and_the_failed_task(tmp_path: Path
     assert text.startswith("playbook probe failed at task 'fail on purpose' on localhost:")
     assert "stderr: broken" in text
     assert f"artifacts: {tmp_path / 'artifacts'}" in text
+
+
+def test_unreachable_cluster_is_a_clear_error(tmp_path: Path) -> None:
+    # a kubeconfig whose API server is a closed loopback port
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    with pytest.raises(PlaybookError) as err:
+        run_playbook(
+            "deploy",
+            extravars={"nfv_kubeconfig": str(kubeconfig), "nfv_workdir": str(tmp_path)},
+            artifacts_dir=tmp_path / "artifacts",
+            display=TaskDisplay(io.StringIO(), tty=False),
+        )
+    text = str(err.value)
+    assert "failed at task 'nfv_core : Fail when the cluster cannot be reached'" in text
+    assert f"cannot reach the cluster (kubeconfig {kubeconfig}, context its current one)" in text
+    assert "Connection refused" in text
 
 
 def test_unknown_playbook_lists_the_available_ones() -> None:

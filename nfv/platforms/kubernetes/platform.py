@@ -269,7 +269,7 @@ class KubernetesPlatform:
             applied=0,
             waves=[w.workloads for w in waves],
         )
-        tracker = _Tracker(self, order, started, progress)
+        tracker = _Tracker(order, started, progress)
         obsolete = prune_selection(live, objects) if prune else []
         for kind, name in obsolete:
             # An HPA (or PDB) the values dropped goes first: it must not resize its
@@ -459,7 +459,8 @@ class KubernetesPlatform:
         services = self.api.list("Service", self.namespace, selector=self.selector)
         slices = self.api.list("EndpointSlice", self.namespace)
         pods = self._pods()
-        order = [STORE_NAME, *self.catalog]
+        deployed = [n for n in self.catalog if any(owner_name(w) == n for w in workloads)]
+        order = [STORE_NAME] + [d.name for wave in self.catalog.waves(deployed) for d in wave]
         return build_status(
             namespace=self.namespace,
             instance=self.instance,
@@ -534,11 +535,9 @@ class KubernetesPlatform:
                 f"from {lo}-{hi} to {replicas}-{new_hi}; the HPA now picks the replica count "
                 f"(at least {replicas})"
             )
-            wanted = max(replicas, int((workload.get("spec") or {}).get("replicas", 1)))
-            if replicas > int((workload.get("spec") or {}).get("replicas", 1)):
-                wanted = replicas
-            else:
+            if replicas <= int((workload.get("spec") or {}).get("replicas", 1)):
                 return report  # scaling in under an HPA follows its stabilization window
+            wanted = replicas
         else:
             self.api.patch(
                 workload["kind"],
@@ -549,7 +548,7 @@ class KubernetesPlatform:
             )
             wanted = replicas
         if wait:
-            tracker = _Tracker(self, [nf], time.monotonic(), progress or _quiet)
+            tracker = _Tracker([nf], time.monotonic(), progress or _quiet)
             tracker.started.add(nf)
             deadline = time.monotonic() + timeout
             self._wait_count(nf, wanted, deadline, tracker, timeout)
@@ -649,7 +648,7 @@ class KubernetesPlatform:
             applied=0,
             waves=[[n for n in w.workloads if nf is None or n == nf] for w in waves],
         )
-        tracker = _Tracker(self, order if nf is None else [nf], started, progress or _quiet)
+        tracker = _Tracker(order if nf is None else [nf], started, progress or _quiet)
         deadline = started + timeout
         for wave in waves:
             batch = [o for o in selected if o in wave.objects]
@@ -722,7 +721,7 @@ class KubernetesPlatform:
         rendered = next(o for o in batch if o["kind"] == "Deployment" and owner_name(o) == nf)
         rollback = {**rendered, "spec": {**rendered["spec"], "template": template}}
         self.api.apply(rollback, force=True)
-        tracker = _Tracker(self, [nf], time.monotonic(), _quiet)
+        tracker = _Tracker([nf], time.monotonic(), _quiet)
         tracker.started.add(nf)
         with contextlib.suppress(DeployTimeoutError):
             self._wait(
@@ -934,9 +933,7 @@ def _revision(obj: dict[str, Any]) -> int:
 class _Tracker:
     """Turns workload states and pod reports into NFProgress lines for the callback."""
 
-    def __init__(
-        self, platform: KubernetesPlatform, order: list[str], t0: float, progress: ProgressFn
-    ) -> None:
+    def __init__(self, order: list[str], t0: float, progress: ProgressFn) -> None:
         self.order, self.t0, self.progress = order, t0, progress
         # RFC 3339 with a second's slack: API timestamps have whole seconds.
         self.wall_start = time.strftime(

@@ -252,6 +252,52 @@ class StoreContract:
 
         run_with(store_url, t)
 
+    def test_set_many(self, store_url: str) -> None:
+        async def t(s: Store) -> None:
+            await s.set("m:old", b"old", ttl=60)
+            await s.set_many({"m:a": b"1", "m:b": b"", "m:old": b"new"}, ttl=TTL)
+            await s.set_many({"m:keep": b"k"})
+            await s.set_many({})
+            assert await s.get_many(["m:a", "m:b", "m:old", "m:keep"]) == [b"1", b"", b"new", b"k"]
+            await asyncio.sleep(AFTER_TTL)  # the TTL of the call replaced the old one
+            assert await s.keys("m:") == ["m:keep"]
+            with pytest.raises(ValueError, match="ttl"):
+                await s.set_many({"m:x": b"x"}, ttl=0)
+            with pytest.raises(TypeError, match="bytes"):
+                await s.set_many({"m:x": b"x", "m:y": "text"})  # type: ignore[dict-item]
+            assert await s.get("m:x") is None  # nothing written when one value is bad
+
+        run_with(store_url, t)
+
+    def test_take(self, store_url: str) -> None:
+        async def t(s: Store) -> None:
+            await s.set("t:a", b"va")
+            assert await s.take("t:a") == b"va"
+            assert await s.take("t:a") is None
+            assert await s.get("t:a") is None
+            assert await s.take("t:missing") is None
+            await s.set("t:exp", b"x", ttl=TTL)
+            await asyncio.sleep(AFTER_TTL)
+            assert await s.take("t:exp") is None
+
+        run_with(store_url, t)
+
+    def test_take_race(self, store_url: str) -> None:
+        """Of 30 tasks over two instances taking one key, exactly one gets the value."""
+
+        async def t(s: Store) -> None:
+            other = open_store(store_url)
+            try:
+                stores = [s, other]
+                for round_ in range(3):
+                    await s.set("t:nonce", str(round_).encode())
+                    got = await asyncio.gather(*(stores[i % 2].take("t:nonce") for i in range(30)))
+                    assert [g for g in got if g is not None] == [str(round_).encode()]
+            finally:
+                await other.close()
+
+        run_with(store_url, t)
+
     def test_instances_share_state(self, store_url: str) -> None:
         async def t(s: Store) -> None:
             other = open_store(store_url)

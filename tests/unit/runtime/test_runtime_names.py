@@ -8,10 +8,12 @@ import logging
 import os
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from network_functions.runtime import names as names_mod
 from network_functions.runtime.names import NameResolutionError, NameTable
 
 pytestmark = pytest.mark.unit
@@ -148,3 +150,21 @@ def test_broken_table_keeps_the_last_good_one(
     assert len(caplog.records) >= 3
     write_table(path, {"hss": "127.0.10.3"})
     assert nt.resolve("hss") == "127.0.10.3"
+
+
+def test_recheck_interval_bounds_the_stat_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``recheck`` the file is looked at no more often than that; a rewrite is seen
+    once the interval has passed."""
+    path = tmp_path / "names.json"
+    write_table(path, {"hss": "127.0.10.1"})
+    clock = [100.0]
+    monkeypatch.setattr(names_mod, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    nt = NameTable(path, recheck=0.2)
+    assert nt.resolve("hss") == "127.0.10.1"
+    write_table(path, {"hss": "127.0.10.9", "pad": "x"})
+    clock[0] += 0.1
+    assert nt.resolve("hss") == "127.0.10.1"  # within the interval: not looked at yet
+    clock[0] += 0.15
+    assert nt.resolve("hss") == "127.0.10.9"
