@@ -64,6 +64,8 @@ SIPP_BUFFER = 4194304
 # Extra seconds a sipp run may take beyond its offered traffic before it is cut off: an
 # overloaded step ends with retransmissions (T1 = 500 ms, doubling) and their timeouts.
 SIPP_TAIL_S = 15
+# The closed-loop registration step (at most --closed-limit registrations in flight).
+CLOSED_KIND = "register-closed"
 # A step is "clean" when nothing failed and the achieved rate is this close to the offered.
 CLEAN_RATIO = 0.97
 # ... and when the run ended within this many seconds after the offered window.
@@ -588,6 +590,27 @@ def bench_core(args: argparse.Namespace, work: Path, results: Results) -> None:
             print(row_text(step), flush=True)
             settle(groups)
 
+        # 3. Capacity: sipp keeps at most --closed-limit registrations in flight (closed
+        # loop), so the core runs as fast as the CPU it gets allows, without the
+        # retransmission storm of an overloaded open-loop step.
+        if args.closed_limit > 0:
+            rate = args.closed_rate
+            step = Step("nfv", CLOSED_KIND, rate, seconds=args.step_seconds)
+            cmd = sipp_command(
+                pcscf,
+                "register.xml",
+                all_csv,
+                reg_port,
+                rate=rate,
+                calls=rate * args.step_seconds,
+                timeout_s=tail,
+                extra=("-nd", "-l", str(args.closed_limit)),
+            )
+            run_sipp_step(step, work / "register-closed", cmd, groups, tail + 10)
+            results.steps.append(step)
+            print(row_text(step), flush=True)
+            settle(groups)
+
 
 def bench_kamailio(args: argparse.Namespace, work: Path, results: Results) -> None:
     base = lab_values()["subscribers"][0]
@@ -742,6 +765,31 @@ def verdict(results: Results, args: argparse.Namespace) -> list[str]:
             f"{reg_peak.failed} failed). "
             + ("**Target met.**" if reg and reg.rate >= 1000 else "**Below target.**")
         )
+    closed = [s for s in steps if s.system == "nfv" and s.kind == CLOSED_KIND]
+    if closed:
+        c = closed[-1]
+        total = sum(nf_ms_per_ok(c, n) or 0.0 for n in NFS) if c.ok else None
+        lines.append(
+            f"- Closed loop (at most {args.closed_limit} registrations in flight): "
+            f"{c.achieved:.0f} registrations/s sustained, {c.failed} failed, {c.retrans} "
+            f"retransmissions, {fmt(total, 2)} ms "
+            f"CPU per registration (all NFs) while other processes used {c.others:.0f} % of "
+            "one core."
+        )
+        sipp_ms = c.cpu.get("sipp", 0.0) / 100 * c.elapsed / c.ok * 1000 if c.ok else 0.0
+        if total:
+            ncpu = os.cpu_count() or 1
+            busiest = max(NFS, key=lambda n: nf_ms_per_ok(c, n) or 0.0)
+            one_core = 1000.0 / (nf_ms_per_ok(c, busiest) or 1.0)
+            lines.append(
+                f"- What the CPU figures predict for an idle machine: {ncpu} cores = "
+                f"{ncpu * 1000} ms of CPU per second, over {total:.2f} ms (NFs) + "
+                f"{sipp_ms:.2f} ms (sipp) per registration = at most about "
+                f"{ncpu * 1000 / (total + sipp_ms):.0f} registrations/s; one replica per NF "
+                f"is also capped by its busiest process ({busiest}, {one_core:.0f}/s on one "
+                "core). CPU per registration measured on a busy machine is pessimistic "
+                "(shared caches, preemption)."
+            )
     if calls is not None or peak(steps, "nfv", "call") is not None:
         best = calls.rate if calls else 0
         lines.append(
@@ -811,6 +859,37 @@ def verdict(results: Results, args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def nf_ms_per_ok(step: Step, name: str) -> float | None:
+    """CPU milliseconds of one process set per successful sipp call."""
+    if not step.ok:
+        return None
+    return step.cpu.get(name, 0.0) / 100 * step.elapsed / step.ok * 1000
+
+
+def cpu_by_nf(steps: list[Step]) -> list[str]:
+    """The registration steps' CPU per registration, by NF (utime + stime from /proc)."""
+    regs = [s for s in steps if s.system == "nfv" and s.kind in ("register", CLOSED_KIND)]
+    if not regs:
+        return []
+    names = [n for n in (*NFS, "redis") if any(n in s.cpu for s in regs)]
+    lines = [
+        "",
+        "### CPU per registration, by NF (ms of CPU per successful registration)",
+        "",
+        "| scenario | offered/s | achieved/s | " + " | ".join(names) + " | all NFs | other % |",
+        "|---|---|---|" + "---|" * (len(names) + 2),
+    ]
+    for s in regs:
+        per = [nf_ms_per_ok(s, n) for n in names]
+        total = sum(v for v in per if v is not None)
+        lines.append(
+            f"| {s.kind} | {s.rate} | {s.achieved:.0f} | "
+            + " | ".join(fmt(v, 3) for v in per)
+            + f" | {total:.3f} | {s.others:.0f} |"
+        )
+    return lines
+
+
 def report(results: Results, args: argparse.Namespace, command: str) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -819,9 +898,13 @@ def report(results: Results, args: argparse.Namespace, command: str) -> str:
         f"Generated by `benchmarks/ims_load.py` on {now} "
         f"(run time {results.started_s:.0f} s). Re-run it to refresh this file.",
         "",
+        "CPU per registration by NF, before and after a change (A/B of two source trees): "
+        "[benchmarks-cpu.md](benchmarks-cpu.md) (`benchmarks/ims_cpu.py`). "
         "Other figures: container images in [benchmarks-images.md](benchmarks-images.md) "
         "(`benchmarks/images.py --cold`), the local platform in "
-        "[benchmarks-local.md](benchmarks-local.md) (`benchmarks/local_platform.py`).",
+        "[benchmarks-local.md](benchmarks-local.md) (`benchmarks/local_platform.py`), "
+        "`nfv deploy` to a ready core on Kubernetes in [benchmarks-kube.md](benchmarks-kube.md) "
+        "(`benchmarks/kube_deploy.py`).",
         "",
         "## Machine",
         "",
@@ -863,6 +946,7 @@ def report(results: Results, args: argparse.Namespace, command: str) -> str:
         "|" + "---|" * (HEADER.count("|") - 1),
     ]
     lines += [row_text(s) for s in results.steps]
+    lines += cpu_by_nf(results.steps)
     lines += ["", "## Against the targets", ""]
     lines += verdict(results, args)
     if results.profile:
@@ -907,6 +991,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "redis-server shared by the NFs; "
         "memory: each NF's own memory (diagnostic only: works with one replica per NF)",
     )
+    p.add_argument(
+        "--closed-limit",
+        type=int,
+        default=100,
+        help="registrations in flight in the closed-loop capacity step (0: skip the step)",
+    )
+    p.add_argument(
+        "--closed-rate", type=int, default=2000, help="sipp's rate cap in the closed-loop step"
+    )
     p.add_argument("--skip-calls", action="store_true")
     p.add_argument("--skip-core", action="store_true")
     p.add_argument("--skip-kamailio", action="store_true")
@@ -938,6 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
         else ""
     )
     results = Results()
+    load0 = os.getloadavg()
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="nfv-ims-load-"))
     print(HEADER, flush=True)
@@ -948,6 +1042,14 @@ def main(argv: list[str] | None = None) -> int:
             bench_kamailio(args, work, results)
     finally:
         results.started_s = time.monotonic() - started
+        load1 = os.getloadavg()
+        results.notes.append(
+            "Load average of the machine (1/5/15 min): "
+            + "/".join(f"{v:.1f}" for v in load0)
+            + " at the start, "
+            + "/".join(f"{v:.1f}" for v in load1)
+            + f" at the end ({os.cpu_count()} CPUs)."
+        )
         if args.keep:
             print(f"work directory kept: {work}", file=sys.stderr)
         else:

@@ -23,7 +23,8 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
-from .argtypes import seconds
+from .argtypes import add_values_files, seconds
+from .argtypes import env as _env
 from .errors import NfvError, PlatformError
 from .platforms.local.plan import DEFAULT_SUBNET
 from .platforms.local.platform import (
@@ -34,17 +35,12 @@ from .platforms.local.platform import (
 )
 from .platforms.local.procs import ProcessRef
 
-ENV_PREFIX = "NFV_"
 DEFAULT_STATE_DIR = ".nfv-local"
 # Subscribers per POST when importing (the HSS validates a whole batch before storing it).
 IMPORT_BATCH = 500
 IMSI_RE = re.compile(r"^[0-9]{6,15}$")
 MSISDN_RE = re.compile(r"^\+?[0-9]{3,15}$")
 HEX128_RE = re.compile(r"^[0-9a-fA-F]{32}$")
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV_PREFIX + name, default)
 
 
 # -- argument types ----------------------------------------------------------------------------
@@ -94,16 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", parents=[state], help="start the core on this machine")
     up.add_argument("--profile", default=_env("PROFILE"), help="values profile (lab, scaling ...)")
-    up.add_argument(
-        "-f",
-        "--values",
-        dest="files",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="extra values file (repeatable; later files win)",
-    )
+    add_values_files(up, help="extra values file (repeatable; later files win)")
     up.add_argument("--detach", "-d", action="store_true", help="return once the core is ready")
     up.add_argument(
         "--subnet",

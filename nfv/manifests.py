@@ -40,6 +40,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from .argtypes import add_value_overrides, add_values_files
 from .catalog import Catalog, Interface, NFDescriptor, load_catalog
 from .errors import RenderError, ValuesError
 from .images.recipe import CONFIG_DIR, REPOSITORY_PREFIX, SECRETS_DIR, USER_ID, plan_images
@@ -934,31 +935,11 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
         default=os.environ.get("NFV_PROFILE") or None,
         help="values profile: charts/volte-core/profiles/<P>.yaml (lab, scaling, production)",
     )
-    render.add_argument(
-        "-f",
-        "--values",
-        dest="files",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="values file merged over the profile (repeatable)",
-    )
-    render.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one value, e.g. nfs.scscf.replicas=3 (value read as YAML; repeatable)",
-    )
-    render.add_argument(
-        "--set-string",
-        dest="set_strings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one value kept as a string, e.g. image.tag=0123 (repeatable)",
+    add_values_files(render, help="values file merged over the profile (repeatable)")
+    add_value_overrides(
+        render,
+        set_help="one value, e.g. nfs.scscf.replicas=3 (value read as YAML; repeatable)",
+        set_string_help="one value kept as a string, e.g. image.tag=0123 (repeatable)",
     )
     render.add_argument(
         "--chart",

@@ -7,14 +7,19 @@
   the Origin-Host is the MME's FQDN from its GUMMEI (TS 23.003 §19.4.2.4,
   ``mmec<MMEC>.mmegi<MMEGI>.mme.<epc realm>``), so a UE moving between replicas does not
   look like a change of MME.
-* S11 (TS 29.274): one GTP-C endpoint (``runtime.gtp``) on an ephemeral port of the
-  replica's address; Create Session goes to the ``sgw`` service, Modify Bearer and Delete
-  Session to the SGW's S11 F-TEID address from the Create Session Response. The MME's S11
+* S11 (TS 29.274): ``s11.sockets`` GTP-C endpoints (``runtime.gtp``) on ephemeral ports of
+  the replica's address, used in turn: each is one UDP flow, and flows are what spreads the
+  load over SGW-C replicas sharing an address or a Service. Create Session goes to the
+  ``sgw`` service (re-resolved every few seconds, off the event loop), Modify Bearer and
+  Delete Session to the SGW's S11 F-TEID address from the Create Session Response. The MME's S11
   TEIDs come from blocks of a store counter, so they are unique across replicas.
 * UE contexts (``contexts.py``) live in the state store.
 """
 
 from __future__ import annotations
+
+import itertools
+import time
 
 from network_functions.protocols import gtpv2c, kdf
 from network_functions.protocols.diameter import (
@@ -40,6 +45,8 @@ from .s1 import S1Server
 
 __all__ = ["Mme", "MmeConfig"]
 
+# How long a resolved SGW service address is used before it is looked up again.
+SGW_RESOLVE_INTERVAL = 5.0
 ATTACH_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
@@ -62,10 +69,8 @@ class Mme(NetworkFunction[MmeConfig]):
         self._contexts: UeContextRepository | None = None
         self.handlers: dict[str, UeHandler] = {}
         self._teids: TeidAllocator | None = None
-        peers = [p for p in config.diameter.peers if p.name == "hss"] or config.diameter.peers
-        if not peers:
-            raise ValueError("the MME needs the HSS in diameter.peers")
-        peer = peers[0]
+        # The config model guarantees a peer; the one named hss if several.
+        peer = next((p for p in config.diameter.peers if p.name == "hss"), config.diameter.peers[0])
         self.hss = DiameterClient(
             peer=peer.name,
             port=peer.port,
@@ -82,9 +87,17 @@ class Mme(NetworkFunction[MmeConfig]):
             request_handler=self.on_hss_request,
         )
         self.add_readiness_check("diameter:hss", self.hss.readiness)
-        self.gtp = GtpEndpoint(
-            config.listen.host, 0, t3=config.s11.t3, n3=config.s11.n3, metrics=self.metrics
-        )
+        # Several S11 sockets, used in turn: each is one UDP flow, and flows are what
+        # spreads load over SGW replicas (SO_REUSEPORT locally, conntrack on Kubernetes).
+        self.gtps = [
+            GtpEndpoint(
+                config.listen.host, 0, t3=config.s11.t3, n3=config.s11.n3, metrics=self.metrics
+            )
+            for _ in range(config.s11.sockets)
+        ]
+        self.gtp = self.gtps[0]
+        self._gtp_turn = itertools.count()
+        self._sgw_address: tuple[str, float] | None = None  # (address, resolved at)
         self.s1 = S1Server(self, config, self.metrics)
         self.m_procedures = self.metrics.counter(
             "mme_procedures_total", "UE procedures by outcome", ("procedure", "result")
@@ -106,11 +119,14 @@ class Mme(NetworkFunction[MmeConfig]):
         self._contexts = UeContextRepository(store)
         self._teids = TeidAllocator(store, "mme:s11-teid-block")
         try:
-            self.gtp.recovery = (await store.incr(f"mme:recovery:{self.replica}")) & 0xFF
+            recovery = (await store.incr(f"mme:recovery:{self.replica}")) & 0xFF
         except StoreError as exc:
             self.log.warning("restart counter not kept", extra={"error": str(exc)})
+            recovery = 0
         self.hss.start()
-        await self.gtp.start()
+        for gtp in self.gtps:
+            gtp.recovery = recovery
+            await gtp.start()
         await self.s1.start(self.config.listen.host)
 
     async def drain(self) -> None:
@@ -119,7 +135,8 @@ class Mme(NetworkFunction[MmeConfig]):
 
     async def close(self) -> None:
         await self.s1.close()
-        await self.gtp.close()
+        for gtp in self.gtps:
+            await gtp.close()
         await self.hss.close()
 
     def record(self, procedure: str, result: str, seconds: float | None = None) -> None:
@@ -193,12 +210,22 @@ class Mme(NetworkFunction[MmeConfig]):
 
     # -- S11 -------------------------------------------------------------------------------------
     async def _s11(self, peer: tuple[str, int], msg: gtpv2c.Message) -> gtpv2c.Message:
+        gtp = self.gtps[next(self._gtp_turn) % len(self.gtps)]
         try:
-            return await self.gtp.request(peer, msg)
+            return await gtp.request(peer, msg)
         except GtpTimeout as exc:
             raise PeerFailure(f"SGW: {exc}") from exc
         except gtpv2c.GtpError as exc:
             raise PeerFailure(f"SGW answered with an invalid message: {exc}") from exc
+
+    async def _sgw(self) -> str:
+        """The SGW service's address, re-resolved every SGW_RESOLVE_INTERVAL seconds
+        (without blocking the loop on DNS)."""
+        now = time.monotonic()
+        if self._sgw_address is None or now - self._sgw_address[1] > SGW_RESOLVE_INTERVAL:
+            address = await self.names.resolve_async(self.config.s11.sgw)
+            self._sgw_address = (address, now)
+        return self._sgw_address[0]
 
     def _uli(self, ctx: UeContext, eci: int | None = None) -> gtpv2c.Uli:
         sn = self.serving_network
@@ -210,7 +237,7 @@ class Mme(NetworkFunction[MmeConfig]):
     async def create_session(self, ctx: UeContext, ambr: tuple[int, int]) -> gtpv2c.Message:
         assert self._teids is not None
         try:
-            sgw = (self.names.resolve(self.config.s11.sgw), self.config.s11.port)
+            sgw = (await self._sgw(), self.config.s11.port)
             ctx.bearer.mme_s11_teid = await self._teids.allocate()
         except NameResolutionError as exc:
             raise PeerFailure(f"SGW: {exc}") from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from network_functions.runtime.epc import ApnConfig, EpcConfig
 from network_functions.runtime.service import BaseConfig
@@ -35,6 +35,9 @@ class S11Config(BaseModel):
     # TS 29.274 §7.6: T3-RESPONSE and N3-REQUESTS.
     t3: float = Field(default=2.0, gt=0)
     n3: int = Field(default=3, ge=0, le=10)
+    # UDP sockets used in turn for S11: one flow each, so SGW replicas behind one address
+    # (SO_REUSEPORT, a Kubernetes Service) share the load.
+    sockets: int = Field(default=8, ge=1, le=64)
 
 
 class SecurityConfig(BaseModel):
@@ -72,3 +75,9 @@ class MmeConfig(BaseConfig):
     # Attaches in progress per replica beyond which new ones are rejected with EMM cause #22
     # "congestion" (TS 24.301 §5.5.1.2.5) instead of queueing without bound.
     max_pending_attaches: int = Field(default=2000, ge=1)
+
+    @model_validator(mode="after")
+    def _needs_the_hss(self) -> MmeConfig:
+        if not self.diameter.peers:
+            raise ValueError("diameter.peers must name the HSS (S6a)")
+        return self

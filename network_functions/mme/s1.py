@@ -353,8 +353,17 @@ class EnbAssociation(asyncio.Protocol):
         ies = {"UE-associatedLogicalS1-ConnectionListResAck": acked} if acked else {}
         self.send(S1apMessage("ResetAcknowledge", ies))
 
+    def on_ue_information(self, msg: S1apMessage) -> None:
+        """UE Capability Info Indication (§8.9) and NAS Non Delivery Indication (§8.6.2.5)
+        for a known UE association: nothing to do here (no paging, no handover, and the
+        procedure timer covers an undelivered NAS message)."""
+        if self._ue(msg) is not None and msg.name == "NASNonDeliveryIndication":
+            log.info("NAS PDU not delivered by %s: %s", self.enb_name, msg.ies.get("Cause"))
+
     _handlers: dict[str, Callable[[EnbAssociation, S1apMessage], None]] = {
         "Reset": on_reset,
+        "UECapabilityInfoIndication": on_ue_information,
+        "NASNonDeliveryIndication": on_ue_information,
         "InitialUEMessage": on_initial_ue,
         "UplinkNASTransport": on_uplink_nas,
         "InitialContextSetupResponse": on_ics_response,

@@ -77,6 +77,11 @@ CLIENT_SOCKETS = 16
 # beyond which new requests get 503 + Retry-After. At the measured ~500 registrations/s and
 # ~10 ms per hop a replica has a few in progress; hundreds mean a queue of ~0.5 s.
 MAX_PENDING = 200
+# Via parameter of requests sent from the shared service socket (flows, RFC 5626 §3.3): the
+# client port of the replica holding the transaction, for responses that the kernel's
+# SO_REUSEPORT hashing delivers to another replica of the same NF (RFC 3261 §18.2.2 sends
+# them to the source address, which all replicas share).
+REPLICA_PARAM = "nfv-replica"
 # Idle TCP connections we opened are closed after this many seconds.
 TCP_IDLE_TIMEOUT = 300.0
 
@@ -291,6 +296,10 @@ class SipEndpoint:
         )
         self.metrics_overload = metrics.counter(
             "sip_overload_rejections_total", "requests refused with 503 because of overload"
+        )
+        self.metrics_replica_forwards = metrics.counter(
+            "sip_responses_forwarded_to_replica_total",
+            "responses for another replica's transaction passed on to it",
         )
         self.metrics_timeouts = metrics.counter(
             "sip_transaction_timeouts_total", "client transactions that timed out"
@@ -522,9 +531,31 @@ class SipEndpoint:
             return
         entry = self._client_txns.get(key)
         if entry is None:
-            self.handler.on_stray_response(response)
+            if not self._forward_to_replica(response):
+                self.handler.on_stray_response(response)
             return
         self._run_client(entry, entry.txn.receive_response(response))
+
+    def _forward_to_replica(self, response: SipResponse) -> bool:
+        """A response to a request another replica of this NF sent from the shared service
+        socket (its top Via, ours, names that replica's client port): pass it on there."""
+        via = response.top_via  # parsed before by client_key
+        port = via.params.get(REPLICA_PARAM)
+        if (
+            port is None
+            or not port.isdigit()
+            or via.host != self.advertise
+            or via.port != self.port
+            or not 0 < int(port) < 65536
+            or int(port) in self._client_ports
+            or self._server_udp is None
+            or self._server_udp.transport is None
+        ):
+            return False
+        self.metrics_replica_forwards.inc()
+        host = self.advertise if self.host in ("0.0.0.0", "::", "") else self.host
+        self._server_udp.transport.sendto(response.to_bytes(), (host, int(port)))
+        return True
 
     # -- sending --------------------------------------------------------------------------
     def send_to(self, data: bytes, target: Target, *, from_client: int | None = None) -> None:
@@ -572,8 +603,15 @@ class SipEndpoint:
         branch = new_branch()
         if transport == "tcp":
             return f"SIP/2.0/TCP {self.advertise}:{self.port};branch={branch}", branch, None
-        if flow:  # from the service socket, the address the flow's peer sends to
-            via = f"SIP/2.0/UDP {self.advertise}:{self.port};branch={branch};rport"
+        if flow:
+            # From the service socket, the address the flow's peer sends to; its responses
+            # come back there too, and SO_REUSEPORT may hand them to another replica of this
+            # NF. REPLICA_PARAM names this replica's first client socket, where that replica
+            # forwards them (_on_response).
+            via = (
+                f"SIP/2.0/UDP {self.advertise}:{self.port};branch={branch};rport"
+                f";{REPLICA_PARAM}={self._client_ports[0]}"
+            )
             return via, branch, None
         index = next(self._rr) % len(self._client_udp)
         port = self._client_ports[index]

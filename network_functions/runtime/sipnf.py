@@ -11,12 +11,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from network_functions.protocols.diameter import APP_CX, VENDOR_3GPP, Message, new_session_id
+from network_functions.protocols.diameter import (
+    APP_CX,
+    VENDOR_3GPP,
+    Avp,
+    Message,
+    new_session_id,
+)
 from network_functions.protocols.sip import (
     NameAddr,
     SipParseError,
@@ -29,6 +36,10 @@ from .diameter import DiameterClient
 from .names import NameResolutionError
 from .service import BaseConfig, NetworkFunction
 from .sip import IncomingRequest, SipEndpoint, Target
+
+# Seconds a starting CSCF waits for its Diameter peers (CER/CEA done) before it opens its
+# SIP service port anyway (see SipNetworkFunction.start).
+DIAMETER_START_WAIT = 10.0
 
 
 class SipConfig(BaseModel):
@@ -111,12 +122,21 @@ class SipNetworkFunction(NetworkFunction[SC]):
             f"{config.nf}.{config.domain}",
         }
         self.service_host = f"{config.nf}.{config.domain}"
+        self._cx_head: list[Avp] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.endpoint.start()
         for client in self.diameter.values():
             client.start()
+        # Join the SIP service socket only once the Diameter peers answer: locally the
+        # kernel hands a replica flows as soon as it joins the SO_REUSEPORT group (nothing
+        # gates on readiness as a Kubernetes Service does), and a replica without its HSS
+        # connection could only answer 504. Bounded: with the peer away the NF starts
+        # anyway, not ready, and answers 504 until the peer comes.
+        await asyncio.gather(
+            *(client.wait_ready(DIAMETER_START_WAIT) for client in self.diameter.values())
+        )
+        await self.endpoint.start()
 
     async def drain(self) -> None:
         self.endpoint.stop_accepting()
@@ -241,14 +261,19 @@ class SipNetworkFunction(NetworkFunction[SC]):
         origin = f"{self.replica}.{self.config.realm}"
         msg = Message(command, APP_CX, request=True, proxiable=True)
         msg.add("Session-Id", new_session_id(origin))
-        msg.add(
-            "Vendor-Specific-Application-Id",
-            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", APP_CX)],
-        )
-        msg.add("Auth-Session-State", 1)  # NO_STATE_MAINTAINED
-        msg.add("Origin-Host", origin)
-        msg.add("Origin-Realm", self.config.realm)
-        msg.add("Destination-Realm", self.config.realm)
+        head = self._cx_head
+        if head is None:  # the same in every Cx request of this replica: encoded once
+            tmpl = Message(command, APP_CX, request=True, proxiable=True)
+            tmpl.add(
+                "Vendor-Specific-Application-Id",
+                [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", APP_CX)],
+            )
+            tmpl.add("Auth-Session-State", 1)  # NO_STATE_MAINTAINED
+            tmpl.add("Origin-Host", origin)
+            tmpl.add("Origin-Realm", self.config.realm)
+            tmpl.add("Destination-Realm", self.config.realm)
+            head = self._cx_head = tmpl.avps
+        msg.avps.extend([avp.copy() for avp in head])
         if impi is not None:
             msg.add("User-Name", impi)
         msg.add("Public-Identity", impu)

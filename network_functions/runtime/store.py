@@ -354,6 +354,21 @@ _SQL_SET_NX = (
     "WHERE kv.expires IS NOT NULL AND kv.expires <= ?"
 )
 _SQL_UPDATE_VALUE = "UPDATE kv SET value = ? WHERE key = ?"
+# set_many writes up to this many keys with one multi-row INSERT (3 bound parameters each,
+# under SQLite's historical limit of 999); more go through executemany in a transaction.
+SQLITE_SET_MANY_ROWS = 100
+
+
+@functools.lru_cache(maxsize=SQLITE_SET_MANY_ROWS)
+def _sql_set_rows(n: int) -> str:
+    """_SQL_SET for ``n`` rows in one statement."""
+    rows = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"INSERT INTO kv (key, value, expires) VALUES {rows} "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
+    )
+
+
 _SQL_DELETE = "DELETE FROM kv WHERE key = ? RETURNING expires"
 _SQL_DELETE_PLAIN = "DELETE FROM kv WHERE key = ?"
 # One statement, so the read and the delete are atomic without BEGIN.
@@ -566,10 +581,12 @@ class SqliteStore(Store):
                 now = time.time()
                 expires = None if ttl is None else now + ttl
                 rows = [(k, v, expires) for k, v in checked.items()]
-                if len(rows) == 1:
-                    conn.execute(_SQL_SET, rows[0])
+                if len(rows) <= SQLITE_SET_MANY_ROWS:
+                    # One INSERT of every row: a single statement is atomic on its own, so
+                    # one commit (one WAL append) and no BEGIN/COMMIT round trips.
+                    flat = [x for row in rows for x in row]
+                    conn.execute(_sql_set_rows(len(rows)), flat)
                 else:
-                    # One transaction, so one commit (one WAL append) for every key.
                     self._transaction(conn)
                     try:
                         conn.executemany(_SQL_SET, rows)

@@ -233,7 +233,7 @@ class Enb:
             raise SimError("the eNB is not connected")
         if self.trace is not None:
             self.trace.append((True, pdu))
-        self.sock.sendall(s1ap.frame(pdu) if framed else pdu)
+        self._sendall(s1ap.frame(pdu) if framed else pdu)
 
     def _send_all(self, msgs: list[S1apMessage]) -> None:
         if msgs:
@@ -242,26 +242,42 @@ class Enb:
             pdus = [m.encode() for m in msgs]
             if self.trace is not None:
                 self.trace += [(True, pdu) for pdu in pdus]
-            self.sock.sendall(b"".join(s1ap.frame(pdu) for pdu in pdus))
+            self._sendall(b"".join(s1ap.frame(pdu) for pdu in pdus))
+
+    def _sendall(self, data: bytes) -> None:
+        sock = self.sock
+        if sock is None:
+            raise SimError("the eNB is not connected")
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            self.close()  # the association is gone; connect() opens a new one
+            raise SimError(f"S1 association lost: {exc}") from exc
 
     def _receive(self, deadline: float) -> list[S1apMessage]:
         """The PDUs of the next read (at least one), decoded; SimTimeout at the deadline."""
-        if self.sock is None:
+        sock = self.sock
+        if sock is None:
             raise SimError("the eNB is not connected")
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SimTimeout("no answer from the MME")
-            self.sock.settimeout(remaining)
+            sock.settimeout(remaining)
             try:
-                data = self.sock.recv(RECV_SIZE)
+                data = sock.recv(RECV_SIZE)
             except TimeoutError:
                 raise SimTimeout("no answer from the MME") from None
+            except OSError as exc:
+                self.close()  # the association is gone; connect() opens a new one
+                raise SimError(f"S1 association lost: {exc}") from exc
             if not data:
+                self.close()
                 raise SimError("the MME closed the S1 association")
             try:
                 pdus = self.deframer.feed(data)
             except S1apError as exc:
+                self.close()
                 raise SimError(f"MME broke the S1 framing: {exc}") from exc
             out = []
             for pdu in pdus:

@@ -90,6 +90,7 @@ def _problems(exc: ValidationError) -> str:
     for e in exc.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(plan)"
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = msg.removeprefix("Value error, ")
         out.append(f"{key}: {msg}")
     return "; ".join(out)
 

@@ -212,7 +212,7 @@ def _problems(exc: ValidationError, prefix: str) -> str:
     for e in exc.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in SHAPE_KINDS)
         key = f"{prefix}.{loc}" if loc else prefix
-        out.append(f"{key}: {e['msg']}")
+        out.append(f"{key}: {e['msg'].removeprefix('Value error, ')}")
     return "; ".join(out)
 
 

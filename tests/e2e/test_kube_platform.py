@@ -1,21 +1,17 @@
 """The VoLTE core on the real single-node Kubernetes (hack/cluster) through
 :class:`nfv.platforms.kubernetes.KubernetesPlatform` and ``nfv deploy/upgrade/destroy``.
 
-Opt-in like tests/e2e/test_local_cluster.py: ``NFV_E2E_CLUSTER=1`` and root. The module
-fixture brings up what is missing (cluster, Docker engine, registry on 127.0.0.1:5000),
-builds and pushes the images (``nfv build --push``), deploys the ``lab`` profile into the
-namespace ``nfv-e2e`` and, at the end, stops only what it started. UEs (network_functions/
+Opt-in like tests/e2e/test_local_cluster.py: ``NFV_E2E_CLUSTER=1`` and root. The session
+fixtures (tests/e2e/conftest.py) bring up what is missing (cluster, Docker engine, registry
+on 127.0.0.1:5000), build and push the images once (``nfv build --push``) and, at the end,
+stop only what they started; the module fixture deploys the ``lab`` profile into the
+namespace ``nfv-e2e`` and destroys it afterwards. UEs (network_functions/
 sim/ue.py) reach the P-CSCF through its NodePort on 127.0.0.1; the lab's NodePort is moved
 to E2E_SIP_NODE_PORT so that another lab deploy on the cluster (Ansible's) cannot collide.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,73 +22,29 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.cluster import (
+    CLUSTER,
+    ENGINE,
+    REGISTRY,
+    REGISTRY_SCRIPT,
+    Cluster,
+    build_and_push,
+    kubeconfig,
+    nfv,
+    run,
+)
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "hack" / "cluster" / "cluster"
-ENGINE = ROOT / "scripts" / "docker-engine"
-REGISTRY_SCRIPT = ROOT / "scripts" / "registry"
-REGISTRY = "127.0.0.1:5000"
 NAMESPACE = "nfv-e2e"
 RBAC_NAMESPACE = "nfv-e2e-rbac"
 E2E_SIP_NODE_PORT = 31060
 LAB = {"kubernetes": {"exposure": {"node_ports": {"sip": E2E_SIP_NODE_PORT}}}}
-UP_TIMEOUT_S = 45 * 60
-# A cold `nfv build` makes the Debian base and downloads the wheels first (minutes).
-BUILD_TIMEOUT_S = 20 * 60
 DEPLOY_TIMEOUT_S = 150.0
-
-
-def _run(
-    *args: str | Path, timeout: float = 300, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def _nfv(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return _run(sys.executable, "-m", "nfv", *args, env=env, timeout=timeout)
-
-
-def _kubeconfig() -> str:
-    out = _run(CLUSTER, "env").stdout
-    for line in out.splitlines():
-        if "KUBECONFIG=" in line:
-            return line.split("KUBECONFIG=", 1)[1].strip().strip("'\"")
-    raise AssertionError(f"hack/cluster/cluster env printed no KUBECONFIG: {out!r}")
-
-
-def _build_and_push(env: dict[str, str]) -> str:
-    """``nfv build --push``, then every NF and store image also under one tag for this run,
-    which the module deploys with: other people edit this tree while the tests run, and
-    images are tagged by content, so a later render could name images never built. The run
-    tag is a hash of the built tags: a changed image gets a new one (the node pulls
-    IfNotPresent)."""
-    from nfv.images.builder import push_image
-    from nfv.images.engine import connect
-
-    build = _nfv("build", "--push", REGISTRY, "--json", env=env, timeout=BUILD_TIMEOUT_S)
-    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    images = [i for i in json.loads(build.stdout)["images"] if i["kind"] in ("nf", "store")]
-    digest = hashlib.sha256(" ".join(sorted(i["ref"] for i in images)).encode()).hexdigest()
-    tag = f"e2e-{digest[:12]}"
-    client = connect(env["DOCKER_HOST"])
-    try:
-        for image in images:
-            push_image(
-                client, image["image_id"], f"{REGISTRY}/nfv/{image['name']}", tag, registry=REGISTRY
-            )
-    finally:
-        client.close()
-    return tag
+_nfv = nfv
+# test_experiment_kube.py imports these by their old names from this module.
+__all__ = ["CLUSTER", "ENGINE", "REGISTRY", "REGISTRY_SCRIPT"]
+_run, _kubeconfig, _build_and_push = run, kubeconfig, build_and_push
 
 
 @dataclass
@@ -107,38 +59,20 @@ class Core:
 
 
 @pytest.fixture(scope="module")
-def core() -> Iterator[Core]:
-    if os.environ.get("NFV_E2E_CLUSTER") != "1":
-        pytest.skip("Kubernetes e2e tests are opt-in: set NFV_E2E_CLUSTER=1")
-    if os.geteuid() != 0:
-        pytest.skip("the local cluster needs root (containerd, kubelet, iptables)")
+def core(cluster: Cluster, docker_host: str, registry: str, e2e_image_tag: str) -> Iterator[Core]:
     from nfv.manifests import load_chart_values
     from nfv.platforms.kubernetes import KubernetesPlatform
     from nfv.render import expand_subscribers
 
-    started: list[tuple[Path, str]] = []
-    if _run(CLUSTER, "status").returncode != 0:
-        up = _run(CLUSTER, "up", timeout=UP_TIMEOUT_S)
-        if up.returncode != 0:
-            pytest.skip(f"cluster up failed: {up.stderr.strip()[-400:]}")
-        started.append((CLUSTER, "down"))
-    if _run(ENGINE, "status").returncode != 0:
-        started.append((ENGINE, "stop"))
-    engine = _run(ENGINE, "start")
-    assert engine.returncode == 0, engine.stderr
-    if _run(REGISTRY_SCRIPT, "status").returncode != 0:
-        started.append((REGISTRY_SCRIPT, "stop"))
-    registry = _run(REGISTRY_SCRIPT, "start")
-    assert registry.returncode == 0 and registry.stdout.strip() == REGISTRY, registry.stderr
-    env = {"DOCKER_HOST": engine.stdout.strip(), "KUBECONFIG": _kubeconfig()}
-    platform = KubernetesPlatform(NAMESPACE, kubeconfig=env["KUBECONFIG"])
+    env = {"DOCKER_HOST": docker_host, "KUBECONFIG": cluster.kubeconfig}
+    platform = KubernetesPlatform(NAMESPACE, kubeconfig=cluster.kubeconfig)
     try:
         platform.destroy(timeout=120)  # what a failed earlier run left
-        overrides = {**LAB, "image": {"tag": _build_and_push(env)}}
+        overrides = {**LAB, "image": {"tag": e2e_image_tag}}
         values = load_chart_values(profile="lab", overrides=overrides)
         yield Core(
             platform=platform,
-            kubeconfig=env["KUBECONFIG"],
+            kubeconfig=cluster.kubeconfig,
             subscribers=expand_subscribers(values),
             domain=str(values["network"]["ims_domain"]),
             pcscf=("127.0.0.1", E2E_SIP_NODE_PORT),
@@ -150,8 +84,6 @@ def core() -> Iterator[Core]:
             platform.destroy(timeout=120)
         finally:
             platform.close()
-            for script, action in reversed(started):
-                _run(script, action)
 
 
 # -- UEs and a bounded load ------------------------------------------------------------------

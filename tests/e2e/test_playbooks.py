@@ -7,14 +7,13 @@ subscribers then register (MD5 digest and IMS-AKA) and call each other through t
 P-CSCF's NodePort. `scale` scales the S-CSCF to 2 and the core still serves; `teardown`
 leaves no object of ours and no namespace.
 
-Opt-in like tests/e2e/test_local_cluster.py: ``NFV_E2E_CLUSTER=1`` and root. The Docker
-engine and the registry are started when they are not running, and stopped afterwards only
-if this module started them.
+Opt-in like tests/e2e/test_local_cluster.py: ``NFV_E2E_CLUSTER=1`` and root. The cluster,
+the Docker engine and the registry are started when they are not running, and stopped
+afterwards only if the session fixtures (tests/e2e/conftest.py) started them.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -26,24 +25,18 @@ import pytest
 from nfv.check import run_check
 from nfv.manifests import load_chart_values
 from nfv.render import expand_subscribers
+from tests.e2e.cluster import REGISTRY, Cluster, run
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "hack" / "cluster" / "cluster"
-ENGINE = ROOT / "scripts" / "docker-engine"
-REGISTRY = ROOT / "scripts" / "registry"
 NAMESPACE = "nfv-ansible"
 SIP_NODE_PORT = 30061
-# The registry the cluster's containerd is configured to pull from (hack/cluster).
-REGISTRY_ADDRESS = "127.0.0.1:5000"
-UP_TIMEOUT_S = 45 * 60
 PLAYBOOK_TIMEOUT_S = 600
 COMMON = [
     "-e",
     f"nfv_namespace={NAMESPACE}",
     "-e",
-    f"nfv_registry={REGISTRY_ADDRESS}",
+    f"nfv_registry={REGISTRY}",
     "-e",
     f"kubernetes.exposure.node_ports.sip={SIP_NODE_PORT}",
     "-e",
@@ -51,26 +44,12 @@ COMMON = [
 ]
 
 
-def _run(
-    *args: str | Path, timeout: float = 300, env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=env,
-        cwd=cwd,
-    )
-
-
 class Env:
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.env, self.workdir = env, workdir
 
     def playbook(self, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        return _run(
+        return run(
             sys.executable,
             "-m",
             "nfv",
@@ -85,33 +64,10 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if os.environ.get("NFV_E2E_CLUSTER") != "1":
-        pytest.skip("local Kubernetes e2e tests are opt-in: set NFV_E2E_CLUSTER=1")
-    if os.geteuid() != 0:
-        pytest.skip("the local cluster needs root (containerd, kubelet, iptables)")
-    cluster_was_running = _run(CLUSTER, "status").returncode == 0
-    up = _run(CLUSTER, "up", timeout=UP_TIMEOUT_S)
-    if up.returncode != 0:
-        _run(CLUSTER, "down")
-        pytest.skip(f"cluster up failed: {up.stderr.strip()[-400:]}")
-    kubeconfig = next(
-        line.split("=", 1)[1]
-        for line in _run(CLUSTER, "env").stdout.splitlines()
-        if "KUBECONFIG=" in line
-    ).strip("'\"")
-    engine_was_running = _run(ENGINE, "status").returncode == 0
-    registry_was_running = _run(REGISTRY, "status").returncode == 0
-    started = _run(ENGINE, "start", timeout=600)
-    assert started.returncode == 0, started.stderr[-2000:]
-    docker_host = started.stdout.strip()
-    reg = _run(REGISTRY, "start", timeout=600)
-    assert reg.returncode == 0, reg.stderr[-2000:]
-    if reg.stdout.strip() != REGISTRY_ADDRESS:
-        pytest.skip(f"the registry runs on {reg.stdout.strip()}, the cluster pulls from 5000")
-    saved = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = kubeconfig  # for the kubernetes client of the assertions
-    run_env = {**os.environ, "KUBECONFIG": kubeconfig, "DOCKER_HOST": docker_host}
+def env(
+    cluster: Cluster, docker_host: str, registry: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
+    run_env = {"KUBECONFIG": cluster.kubeconfig, "DOCKER_HOST": docker_host}
     workdir = tmp_path_factory.mktemp("ansible")
     try:
         yield Env(run_env, workdir)
@@ -119,16 +75,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         # whatever happened above, leave no core behind
         if _namespace_exists():
             Env(run_env, workdir).playbook("teardown", "-e", "nfv_build=false")
-        if saved is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = saved
-        if not registry_was_running:
-            _run(REGISTRY, "stop")
-        if not engine_was_running:
-            _run(ENGINE, "stop")
-        if not cluster_was_running:
-            _run(CLUSTER, "down")
 
 
 def _namespace_exists() -> bool:
@@ -189,7 +135,7 @@ def test_site_builds_pushes_and_deploys_a_working_core(env: Env) -> None:
 
     pods = client.CoreV1Api().list_namespaced_pod(NAMESPACE).items
     images = {c.image for p in pods for c in p.spec.containers}
-    assert images and all(i.startswith(f"{REGISTRY_ADDRESS}/nfv/") for i in images), images
+    assert images and all(i.startswith(f"{REGISTRY}/nfv/") for i in images), images
     assert len({i.rsplit(":", 1)[1] for i in images}) == 1  # one set tag for the whole build
     _register_and_call()
     print(f"site.yml: {elapsed:.1f} s")

@@ -8,7 +8,7 @@ anything. Server-side apply, because client-side apply copies each object into a
 profile (2,000 subscribers, ~370 kB) outgrows (annotations are limited to 256 KiB).
 
 Opt-in like tests/e2e/test_local_cluster.py: ``NFV_E2E_CLUSTER=1`` and root; the cluster is
-brought up when it is not running (and taken down again afterwards).
+brought up when it is not running (and taken down again afterwards; tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,55 +25,22 @@ from nfv.catalog import load_catalog
 from nfv.kubeschema import validate_objects
 from nfv.manifests import dump_stream, load_chart_values, render_manifests
 from nfv.values import profiles
+from tests.e2e.cluster import Cluster, run
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "hack" / "cluster" / "cluster"
-UP_TIMEOUT_S = 45 * 60
-STEP_TIMEOUT_S = 120
 NODE_PORTS = range(30000, 32768)
+STEP_TIMEOUT_S = 120
 
 
-def _run(
-    *args: str | Path, stdin: str | None = None, timeout: float = STEP_TIMEOUT_S
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run(*args, stdin=stdin, timeout=STEP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
-def kubectl() -> Iterator[str]:
-    if os.environ.get("NFV_E2E_CLUSTER") != "1":
-        pytest.skip("local Kubernetes e2e tests are opt-in: set NFV_E2E_CLUSTER=1")
-    if os.geteuid() != 0:
-        pytest.skip("the local cluster needs root (containerd, kubelet, iptables)")
-    was_running = _run(CLUSTER, "status").returncode == 0
-    up = _run(CLUSTER, "up", timeout=UP_TIMEOUT_S)
-    if up.returncode != 0:
-        _run(CLUSTER, "down")
-        pytest.skip(f"cluster up failed: {up.stderr.strip()[-400:]}")
-    env = _run(CLUSTER, "env").stdout
-    kubeconfig = next(
-        line.split("=", 1)[1] for line in env.splitlines() if "KUBECONFIG=" in line
-    ).strip("'\"")
-    old = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = kubeconfig
-    try:
-        yield "kubectl"
-    finally:
-        if old is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = old
-        if not was_running:
-            _run(CLUSTER, "down")
+def kubectl(cluster: Cluster) -> str:
+    """kubectl, talking to the session's cluster (KUBECONFIG set by the fixture)."""
+    return "kubectl"
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from network_functions.runtime.diameter import DiameterClient, Handler
 from network_functions.runtime.http import http_request_sync
+from network_functions.runtime.metrics import Registry
+from network_functions.runtime.names import NameTable
 from nfv.catalog import load_catalog
 from nfv.render import expand_subscribers, render_nf_config
 from nfv.values import load_values
@@ -194,18 +197,53 @@ class CoreLab:
 
 
 @contextlib.contextmanager
-def running_core(root: Path, values: dict[str, Any] | None = None, **kw: Any) -> Iterator[CoreLab]:
-    """A started core for the duration of the block; its logs are printed if the block
-    fails, and every process it started is stopped afterwards."""
-    lab = CoreLab(root, values if values is not None else lab_values(), **kw)
+def managed(lab: CoreLab) -> Iterator[CoreLab]:
+    """``lab`` for the duration of the block (start its NFs inside): its logs are printed if
+    the block fails, and every process it started is stopped afterwards."""
     try:
-        lab.start_core()
         yield lab
     except BaseException:
         print(lab.logs())
         raise
     finally:
         lab.stop_all()
+
+
+@contextlib.contextmanager
+def running_core(root: Path, values: dict[str, Any] | None = None, **kw: Any) -> Iterator[CoreLab]:
+    """A started core for the duration of the block (see :func:`managed`)."""
+    with managed(CoreLab(root, values if values is not None else lab_values(), **kw)) as lab:
+        lab.start_core()
+        yield lab
+
+
+def diameter_peer(
+    lab: CoreLab,
+    nf: str,
+    *,
+    peer: str,
+    origin_host: str,
+    origin_realm: str,
+    auth_applications: Sequence[int] = (),
+    vendor_applications: Sequence[tuple[int, int]] = (),
+    request_handler: Handler | None = None,
+) -> DiameterClient:
+    """A DiameterClient standing in for a peer NF (MME, PGW, P-CSCF) of the lab's ``nf``:
+    one connection to ``peer`` (a name of the lab's name table or an address) on ``nf``'s
+    Diameter port, advertising 127.0.0.1."""
+    return DiameterClient(
+        peer=peer,
+        port=lab.catalog[nf].port("diameter"),
+        names=NameTable(lab.root / "names.json"),
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+        advertise="127.0.0.1",
+        auth_applications=list(auth_applications),
+        vendor_applications=list(vendor_applications),
+        metrics=Registry(),
+        connections=1,
+        request_handler=request_handler,
+    )
 
 
 def lab_values(**overrides: Any) -> dict[str, Any]:

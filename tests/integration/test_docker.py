@@ -8,9 +8,7 @@ content hash (in the engine and in the nfv cache), so a warm run builds nothing.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,76 +18,45 @@ import pytest
 from docker.errors import ImageNotFound
 
 from nfv.catalog import load_catalog
-from nfv.check import run_check
 from nfv.errors import CatalogError, EngineError, RegistryError
 from nfv.images import ImageBuilder, ImageResult, connect, plan_images, pull_image
-from nfv.images.recipe import CONFIG_DIR, USER_ID
+from nfv.images.recipe import USER_ID
 from nfv.platforms.docker import DockerPlatform
 from nfv.platforms.docker.platform import LABEL_PROJECT, free_port
-from nfv.render import render_nf_config
-from nfv.values import load_values
+from tests.integration.engines import (
+    NF_IMAGE_MAX_BYTES,
+    assert_core_gone,
+    build_all,
+    check_core,
+    engine_client,
+    render_configs,
+    run_alone,
+    service,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-NF_IMAGE_MAX_BYTES = 120_000_000  # the issue's budget per NF image
-HEALTHY_WITHIN_S = 40  # first probe after 5 s, then every 5 s
-
-
-def _script(name: str, action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(REPO / "scripts" / name), action],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Any]:
-    status = _script("docker-engine", "status")
-    started = status.returncode != 0
-    result = _script("docker-engine", "start") if started else status
-    assert result.returncode == 0, result.stderr
-    host = result.stdout.strip().splitlines()[-1]
-    old = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = host
-    client = connect()
-    try:
+    with service("docker-engine") as host, engine_client(host) as client:
         yield client
-    finally:
-        client.close()
-        if old is None:
-            os.environ.pop("DOCKER_HOST", None)
-        else:
-            os.environ["DOCKER_HOST"] = old
-        if started:
-            _script("docker-engine", "stop")
 
 
 @pytest.fixture(scope="module")
 def registry() -> Iterator[str]:
-    status = _script("registry", "status")
-    started = status.returncode != 0
-    result = _script("registry", "start") if started else status
-    assert result.returncode == 0, result.stderr
-    try:
-        yield result.stdout.strip().splitlines()[-1]
-    finally:
-        if started:
-            _script("registry", "stop")
+    with service("registry") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def built(engine: Any) -> list[ImageResult]:
-    plan = plan_images(load_catalog())
-    started = time.monotonic()
-    results = ImageBuilder(engine, plan).build()
-    print(f"\nbuild: {time.monotonic() - started:.1f} s")
-    for r in results:
-        print(f"  {r.ref:<26} {r.size / 1e6:6.1f} MB {r.seconds:6.2f} s {r.status}")
-    return results
+    return build_all(engine, "")
+
+
+def _healthy(container: Any) -> bool:
+    return bool(container.attrs["State"].get("Health", {}).get("Status") == "healthy")
 
 
 def test_every_nf_has_an_image_within_budget(built: list[ImageResult], engine: Any) -> None:
@@ -118,52 +85,14 @@ def test_unchanged_inputs_build_nothing(built: list[ImageResult], engine: Any) -
     assert time.monotonic() - started < 10
 
 
-def _run_alone(engine: Any, ref: str, nf: str, config_dir: Path) -> Any:
-    """One NF's container, read-only, as the platform runs it but with no peers."""
-    return engine.containers.run(
-        ref,
-        name=f"nfvtest-{nf}-{os.getpid()}",
-        detach=True,
-        read_only=True,
-        tmpfs={"/tmp": "rw,size=16m,mode=1777"},
-        cap_drop=["ALL"],
-        network_mode="none",
-        environment={"NFV__STORE__URL": "sqlite:////tmp/store.db"},
-        volumes={str(config_dir / f"{nf}.yaml"): {"bind": f"{CONFIG_DIR}/{nf}.yaml", "mode": "ro"}},
-        labels={LABEL_PROJECT: "nfvtest-alone"},
-    )
-
-
-def _wait_healthy(containers: list[Any]) -> None:
-    deadline = time.monotonic() + HEALTHY_WITHIN_S
-    pending = list(containers)
-    while pending and time.monotonic() < deadline:
-        for c in list(pending):
-            c.reload()
-            assert c.status == "running", c.logs().decode()[-2000:]
-            if c.attrs["State"].get("Health", {}).get("Status") == "healthy":
-                pending.remove(c)
-        time.sleep(0.5)
-    assert not pending, [(c.name, c.logs().decode()[-1500:]) for c in pending]
-
-
-def _render_configs(directory: Path) -> None:
-    catalog = load_catalog()
-    values = load_values(profile="lab")
-    for nf in catalog:
-        path = directory / f"{nf}.yaml"
-        path.write_text(render_nf_config(catalog[nf], catalog, values))
-        path.chmod(0o644)
-
-
 def test_each_nf_container_becomes_healthy(
     built: list[ImageResult], engine: Any, tmp_path: Path
 ) -> None:
-    _render_configs(tmp_path)
+    render_configs(tmp_path)
     refs = {r.name: r.ref for r in built}
-    containers = [_run_alone(engine, refs[nf], nf, tmp_path) for nf in load_catalog()]
+    containers = [run_alone(engine, refs[nf], nf, tmp_path) for nf in load_catalog()]
     try:
-        _wait_healthy(containers)
+        wait_healthy(containers, _healthy)
     finally:
         for c in containers:
             c.remove(force=True)
@@ -187,10 +116,10 @@ def test_push_delete_pull_run(
     pulled = pull_image(engine, remote)
     assert pulled.id == hss.image_id  # same content, same id
     pulled.tag(plan["hss"].repository, plan["hss"].tag)
-    _render_configs(tmp_path)
-    container = _run_alone(engine, remote, "hss", tmp_path)
+    render_configs(tmp_path)
+    container = run_alone(engine, remote, "hss", tmp_path)
     try:
-        _wait_healthy([container])
+        wait_healthy([container], _healthy)
     finally:
         container.remove(force=True)
 
@@ -208,28 +137,10 @@ def test_up_check_down(
         print(f"\nnfv up --runtime docker: ready in {report.seconds:.2f} s")
         assert report.entry == ("127.0.0.1", sip_port)
         assert all(ref.startswith(registry) for ref in report.images.values())
-        status = platform.status()
-        assert status["containers"] and all(c["ready"] for c in status["containers"])
-        nf_rows = [c for c in status["containers"] if c["nf"] in load_catalog()]
-        for row in nf_rows:  # admin ports on loopback only
-            assert row["ports"] and all(p.startswith("127.0.0.1:") for p in row["ports"])
-        subscribers = platform.subscribers()
-        domain = platform.domain()
-        udp = run_check(subscribers[:2], domain=domain, pcscf=platform.entry_point())
-        assert len(udp.steps) == 5
-        tcp = run_check(
-            subscribers[2:4], domain=domain, pcscf=platform.entry_point(), transport="tcp"
-        )
-        assert len(tcp.steps) == 5
-        print(json.dumps({"udp": udp.as_dict(), "tcp": tcp.as_dict()}))
+        check_core(platform)
     finally:
         down = platform.down()
-    assert len(down.containers) == 1 + len(load_catalog())
-    assert down.networks == [f"{project}-core"]
-    label = {"label": f"{LABEL_PROJECT}={project}"}
-    assert engine.containers.list(all=True, filters=label) == []
-    assert engine.networks.list(filters=label) == []
-    assert not platform.dir.exists()
+    assert_core_gone(engine, platform, down, project)
 
 
 # -- bad input ------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from network_functions.sim.enb import (
     SimUe,
 )
 from nfv.check import CheckFailed, EpcTarget, epc_target, run_epc_check
+from tests.pcap import requires_tshark, tshark_pdml, write_s1ap_pcap
 
 from .corelab import CoreLab, Replica, epc_values
 
@@ -39,7 +38,7 @@ UNKNOWN_IMSI = "001019999999999"
 
 @pytest.fixture(scope="module")
 def epc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    lab = CoreLab(tmp_path_factory.mktemp("epc"), epc_values(subscribers=UES + 50))
+    lab = CoreLab(tmp_path_factory.mktemp("epc"), epc_values(subscribers=UES + 80))
     try:
         lab.start_core()
         yield lab
@@ -479,8 +478,8 @@ def test_attach_with_a_guti(epc: CoreLab) -> None:
 
 def test_plain_or_forged_nas_after_security_is_discarded(epc: CoreLab) -> None:
     """Once NAS security is active (TS 24.301 §4.4.4.3) an unprotected Attach Complete and a
-    message with a wrong MAC are dropped without an answer; the UE's own protected detach
-    then goes through."""
+    message with a wrong MAC are dropped without an answer (as is the eNB's UE Capability
+    Info Indication: nothing to answer); the UE's own protected detach then goes through."""
     ue = sim_ue(epc, UES + 48)
     mme = replica(epc, "mme")
     before = counter(mme, "mme_procedures_total", procedure="nas")
@@ -503,6 +502,17 @@ def test_plain_or_forged_nas_after_security_is_discarded(epc: CoreLab) -> None:
                     cell_id=1,
                 )
             )
+        # and the UE Capability Info Indication a real eNB sends after Initial Context Setup
+        enb.send(
+            s1ap.S1apMessage(
+                "UECapabilityInfoIndication",
+                {
+                    "MME-UE-S1AP-ID": ue.mme_ue_s1ap_id,
+                    "eNB-UE-S1AP-ID": ue.enb_ue_s1ap_id,
+                    "UERadioCapability": b"\x01\x02",
+                },
+            )
+        )
         with pytest.raises(SimTimeout):
             enb.receive(timeout=0.5)
         ue.sec.ul_count -= 1  # the forged message used a count the MME did not accept
@@ -542,13 +552,11 @@ def test_attach_through_another_mme_cancels_the_old_location(epc: CoreLab) -> No
         epc.stop(other)
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@requires_tshark
 def test_tshark_decodes_a_real_attach_and_detach(epc: CoreLab, tmp_path: Path) -> None:
     """What the MME really sends and receives (S1 Setup, attach with AKA and security mode,
     release, idle-mode detach, an Attach Reject) written as S1AP over SCTP into a pcap:
     Wireshark decodes every packet without a malformed or expert mark."""
-    from tests.unit.protocols.test_s1ap_tshark import write_pcap
-
     enb = Enb(mme_of(epc), enb_id=100, setup=False)
     enb.trace = []
     ue = sim_ue(epc, UES + 45)
@@ -565,16 +573,53 @@ def test_tshark_decodes_a_real_attach_and_detach(epc: CoreLab, tmp_path: Path) -
     finally:
         enb.close()
     pcap = tmp_path / "attach.pcap"
-    write_pcap(pcap, enb.trace)
-    out = subprocess.run(
-        ["tshark", "-n", "-r", str(pcap), "-T", "pdml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "_ws.malformed" not in out
-    assert "_ws.expert" not in out
+    write_s1ap_pcap(pcap, enb.trace)
+    out = tshark_pdml(pcap)  # fails on any malformed or expert mark
     assert out.count('<proto name="s1ap"') == len(enb.trace)
     assert f'show="{ue.imsi}"' in out  # the IMSI of the Attach Request
     assert f'show="{ue.ip}"' in out  # the PDN address in the Attach Accept
+
+
+def test_eea2_ciphering_when_preferred(epc: CoreLab) -> None:
+    """With 128-EEA2 first in `security.ciphering`, the Security Mode Command selects it and
+    every NAS message after it is ciphered (AES-CTR) both ways."""
+    ciphering = epc.start(
+        "mme", address=epc.new_address(), env={"NFV__SECURITY__CIPHERING": "[2, 0]"}
+    )
+    epc.wait_ready()
+    try:
+        ue = sim_ue(epc, UES + 43)
+        with Enb(mme_of(epc, ciphering), enb_id=110) as enb:
+            enb.attach(ue)
+            assert ue.sec is not None and ue.sec.enc_alg == 2
+            enb.detach(ue)
+        weak = sim_ue(epc, UES + 43, capability=b"\x80\xe0")  # a UE without EEA2: EEA0
+        with Enb(mme_of(epc, ciphering), enb_id=111) as enb:
+            enb.attach(weak)
+            assert weak.sec is not None and weak.sec.enc_alg == 0
+            enb.detach(weak)
+    finally:
+        epc.stop(ciphering)
+
+
+def test_s11_load_spreads_over_sgw_replicas(epc: CoreLab) -> None:
+    """A second SGW-C replica on the SGW's address (SO_REUSEPORT): the MME's S11 sockets
+    are separate UDP flows, so Create Sessions land on both replicas, and Modify Bearer /
+    Delete Session work whichever replica created the session (state in the store)."""
+    sgw0 = replica(epc, "sgw")
+    sgw1 = epc.start("sgw", address=epc.address("sgw"))
+    mme = epc.start("mme", address=epc.new_address(), env={"NFV__S11__SOCKETS": "16"})
+    epc.wait_ready()
+    try:
+        before = counter(sgw0, "sgw_sessions_total", procedure="create")
+        ues = [sim_ue(epc, UES + 50 + i) for i in range(24)]
+        with Enb(mme_of(epc, mme), enb_id=120) as enb:
+            out = enb.run_many([enb.attach_procedure(u) for u in ues], concurrency=8)
+            assert all(isinstance(r, AttachResult) for r in out), out[:3]
+            out = enb.run_many([enb.detach_procedure(u) for u in ues], concurrency=8)
+            assert all(isinstance(r, DetachResult) for r in out), out[:3]
+        assert counter(sgw0, "sgw_sessions_total", procedure="create") > before
+        assert counter(sgw1, "sgw_sessions_total", procedure="create") > 0
+    finally:
+        epc.stop(mme)
+        epc.stop(sgw1)

@@ -2,15 +2,12 @@
 what we encode — message types, TEIDs, sequence numbers, every IE's type and instance, and
 the values of the IEs the attach depends on — with no malformed or expert-info marks.
 
-The messages go into a pcap (Ethernet/IPv4/UDP to and from port 2123, built here by hand)
-read back with ``tshark -T pdml``. Skipped only when tshark is not installed.
+The messages go into a pcap (Ethernet/IPv4/UDP to and from port 2123, built by hand with
+tests/pcap.py) read back with ``tshark -T pdml``. Skipped only when tshark is not installed.
 """
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -19,42 +16,30 @@ import pytest
 
 from network_functions.protocols import gtpv2c as g
 from network_functions.protocols.gtpv2c import Ie, Message
+from tests.pcap import (
+    LINKTYPE_ETHERNET,
+    ethernet,
+    requires_tshark,
+    tshark_pdml,
+    udp_ipv4,
+    write_pcap,
+)
 from tests.unit.protocols.test_gtpv2c import all_messages
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed"),
-]
+pytestmark = [pytest.mark.integration, requires_tshark]
 
 MME, SGW = bytes([127, 0, 0, 1]), bytes([127, 0, 0, 2])
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _frame(payload: bytes, *, request: bool) -> bytes:
-    src, dst = (MME, SGW) if request else (SGW, MME)
-    udp = struct.pack("!HHHH", g.GTPC_PORT, g.GTPC_PORT, 8 + len(payload), 0) + payload
-    pseudo = src + dst + struct.pack("!BBH", 0, 17, len(udp))
-    udp = udp[:6] + struct.pack("!H", _checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-    eth = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01" if request else b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02"
-    return eth + b"\x08\x00" + ip + udp
-
-
-def write_pcap(path: Path, messages: list[Message]) -> None:
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i, msg in enumerate(messages):
-        frame = _frame(msg.encode(), request=msg.type in g.REQUESTS)
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
+def _write_gtpc_pcap(path: Path, messages: list[Message]) -> None:
+    """Requests MME -> SGW, responses back, UDP 2123 both ways (TS 29.274 §4.2.1)."""
+    frames = []
+    for msg in messages:
+        request = msg.type in g.REQUESTS
+        src, dst = (MME, SGW) if request else (SGW, MME)
+        packet = udp_ipv4(src, dst, g.GTPC_PORT, g.GTPC_PORT, msg.encode())
+        frames.append(ethernet(packet, forward=request))
+    write_pcap(path, frames, linktype=LINKTYPE_ETHERNET)
 
 
 def _num(text: str | None) -> int:
@@ -138,19 +123,9 @@ def test_tshark_decodes_our_messages(tmp_path: Path) -> None:
         or Message(0, 0)
     )
     pcap = tmp_path / "gtpv2c.pcap"
-    write_pcap(pcap, messages)
-    tshark = shutil.which("tshark")
-    assert tshark is not None
-    result = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-T", "pdml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "_ws.malformed" not in result.stdout, "tshark flagged a malformed packet"
-    assert "_ws.expert" not in result.stdout, "tshark raised an expert-info warning"
-    protos = [p for p in ET.fromstring(result.stdout).iter("proto") if p.get("name") == "gtpv2"]
+    _write_gtpc_pcap(pcap, messages)
+    pdml = tshark_pdml(pcap)
+    protos = [p for p in ET.fromstring(pdml).iter("proto") if p.get("name") == "gtpv2"]
     assert len(protos) == len(messages)
     checked = 0
     for msg, proto in zip(messages, protos, strict=True):

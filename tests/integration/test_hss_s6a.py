@@ -25,28 +25,19 @@ from network_functions.protocols.diameter import (
     new_session_id,
     s6a,
 )
-from network_functions.runtime.diameter import DiameterClient
-from network_functions.runtime.metrics import Registry
-from network_functions.runtime.names import NameTable
 
-from .corelab import CoreLab, lab_values
+from .corelab import CoreLab, diameter_peer, lab_values, managed
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    lab = CoreLab(tmp_path_factory.mktemp("hss-s6a"), lab_values())
-    try:
+    with managed(CoreLab(tmp_path_factory.mktemp("hss-s6a"), lab_values())) as lab:
         lab.start("hss")
         lab.start("hss", address=lab.new_address())  # a second replica, same store
         lab.wait_ready()
         yield lab
-    except BaseException:
-        print(lab.logs())
-        raise
-    finally:
-        lab.stop_all()
 
 
 class Mme:
@@ -57,17 +48,13 @@ class Mme:
         self.host = f"{name}.{self.epc_realm}"
         self.plmn = kdf.plmn_bytes(lab.values["network"]["mcc"], lab.values["network"]["mnc"])
         self.cancelled: list[Message] = []
-        self.client = DiameterClient(
+        self.client = diameter_peer(
+            lab,
+            "hss",
             peer=hss_address,
-            port=lab.catalog["hss"].port("diameter"),
-            names=NameTable(lab.root / "names.json"),
             origin_host=self.host,
             origin_realm=self.epc_realm,
-            advertise="127.0.0.1",
-            auth_applications=[],
             vendor_applications=[(VENDOR_3GPP, APP_S6A)],
-            metrics=Registry(),
-            connections=1,
             request_handler=self.on_request,
         )
 
@@ -260,17 +247,13 @@ def test_cx_still_served_next_to_s6a(lab: CoreLab) -> None:
     domain = lab.values["network"]["ims_domain"]
 
     async def run() -> None:
-        client = DiameterClient(
+        client = diameter_peer(
+            lab,
+            "hss",
             peer=lab.replicas[0].address,
-            port=lab.catalog["hss"].port("diameter"),
-            names=NameTable(lab.root / "names.json"),
             origin_host=f"icscf.{domain}",
             origin_realm=domain,
-            advertise="127.0.0.1",
-            auth_applications=[],
             vendor_applications=[(VENDOR_3GPP, APP_CX)],
-            metrics=Registry(),
-            connections=1,
         )
         client.start()
         try:

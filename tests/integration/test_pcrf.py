@@ -27,43 +27,31 @@ from network_functions.protocols.diameter import (
     validate,
 )
 from network_functions.runtime.diameter import DiameterClient
-from network_functions.runtime.metrics import Registry
-from network_functions.runtime.names import NameTable
 
-from .corelab import CoreLab, lab_values
+from .corelab import CoreLab, diameter_peer, lab_values, managed
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    lab = CoreLab(tmp_path_factory.mktemp("pcrf"), lab_values())
-    try:
+    with managed(CoreLab(tmp_path_factory.mktemp("pcrf"), lab_values())) as lab:
         lab.start("pcrf")
         lab.start("pcrf", address=lab.new_address())
         lab.wait_ready()
         yield lab
-    except BaseException:
-        print(lab.logs())
-        raise
-    finally:
-        lab.stop_all()
 
 
 def _client(
     lab: CoreLab, address: str, host: str, realm: str, app: int, **kw: Any
 ) -> DiameterClient:
-    return DiameterClient(
+    return diameter_peer(
+        lab,
+        "pcrf",
         peer=address,
-        port=lab.catalog["pcrf"].port("diameter"),
-        names=NameTable(lab.root / "names.json"),
         origin_host=host,
         origin_realm=realm,
-        advertise="127.0.0.1",
         auth_applications=[app],
-        vendor_applications=[],
-        metrics=Registry(),
-        connections=1,
         **kw,
     )
 

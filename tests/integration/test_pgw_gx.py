@@ -16,11 +16,8 @@ import pytest
 
 from network_functions.protocols import gtpv2c as g
 from network_functions.protocols.diameter import APP_RX, answer_result, new_session_id, rx
-from network_functions.runtime.diameter import DiameterClient
 from network_functions.runtime.gtp import GtpEndpoint
-from network_functions.runtime.metrics import Registry
-from network_functions.runtime.names import NameTable
-from tests.integration.corelab import CoreLab, lab_values
+from tests.integration.corelab import CoreLab, diameter_peer, lab_values, managed
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +29,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
     root: Path = tmp_path_factory.mktemp("pgwgx")
     lab = CoreLab(root, lab_values())
     lab.store_url = f"sqlite:///{root}/store.db"
-    try:
+    with managed(lab):
         # The PCRF's policy for "ims" differs from the PGW's APN defaults (QCI 5, ARP 1,
         # 2000 kbit/s): QCI 6, ARP 3, 3000 kbit/s.
         lab.start(
@@ -49,11 +46,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
         lab.start("sgw")
         lab.wait_ready()
         yield lab
-    except BaseException:
-        print(lab.logs())
-        raise
-    finally:
-        lab.stop_all()
 
 
 def _csr(mme: GtpEndpoint, imsi: str, apn: str) -> g.Message:
@@ -133,17 +125,13 @@ def test_rx_rules_reach_the_pgw_session(lab: CoreLab) -> None:
         assert rsp.cause == g.CAUSE_REQUEST_ACCEPTED, rsp
         ue = rsp.get(g.IE_PAA).ipv4
         pgw_teid = rsp.get(g.IE_FTEID, 1).teid
-        pcscf = DiameterClient(
+        pcscf = diameter_peer(
+            lab,
+            "pcrf",
             peer="pcrf",
-            port=lab.catalog["pcrf"].port("diameter"),
-            names=NameTable(lab.root / "names.json"),
             origin_host=pcscf_host,
             origin_realm=ims,
-            advertise="127.0.0.1",
             auth_applications=[APP_RX],
-            vendor_applications=[],
-            metrics=Registry(),
-            connections=1,
         )
         pcscf.start()
         assert await pcscf.wait_ready(10)

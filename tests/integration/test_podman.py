@@ -12,9 +12,7 @@ timers): the health test runs them on demand through the libpod API, as ``status
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,34 +21,28 @@ from typing import Any
 import pytest
 
 from nfv.catalog import load_catalog
-from nfv.check import run_check
-from nfv.images import ImageBuilder, ImageResult, connect, plan_images, pull_image
+from nfv.images import ImageBuilder, ImageResult, plan_images, pull_image
 from nfv.images.engine import is_podman, run_healthcheck
 from nfv.images.recipe import USER_ID
 from nfv.platforms.docker import DockerPlatform
-from nfv.platforms.docker.platform import LABEL_PROJECT, free_port
-
-from .test_docker import NF_IMAGE_MAX_BYTES, _render_configs, _run_alone
+from nfv.platforms.docker.platform import free_port
+from tests.integration.engines import (
+    NF_IMAGE_MAX_BYTES,
+    assert_core_gone,
+    build_all,
+    check_core,
+    engine_client,
+    render_configs,
+    run_alone,
+    script,
+    service,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-HEALTHY_WITHIN_S = 40
 # The plain-HTTP registries scripts/podman-service configures by default.
 PODMAN_INSECURE = ("127.0.0.1:5000", "localhost:5000")
-
-
-def _script(
-    name: str, action: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(REPO / "scripts" / name), action],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _libpod_image(client: Any, ref: str) -> dict[str, Any]:
@@ -63,75 +55,37 @@ def _libpod_image(client: Any, ref: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registry() -> Iterator[str]:
-    status = _script("registry", "status")
-    started = status.returncode != 0
-    result = _script("registry", "start") if started else status
-    assert result.returncode == 0, result.stderr
-    try:
-        yield result.stdout.strip().splitlines()[-1]
-    finally:
-        if started:
-            _script("registry", "stop")
+    with service("registry") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def podman(registry: str) -> Iterator[Any]:
-    status = _script("podman-service", "status")
-    started = status.returncode != 0
     # the registry may not be on 5000 (taken): Podman must know it speaks plain HTTP
     insecure = " ".join(dict.fromkeys([registry, *PODMAN_INSECURE]))
     env = {"NFV_PODMAN_INSECURE_REGISTRIES": insecure}
-    result = _script("podman-service", "start", env) if started else status
-    assert result.returncode == 0, result.stderr
-    host = result.stdout.strip().splitlines()[-1]
-    assert host.startswith("unix://") and host.endswith("/podman/podman.sock")
-    old = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = host
-    client = connect()
-    try:
-        assert is_podman(client)
-        yield client
-    finally:
-        client.close()
-        if old is None:
-            os.environ.pop("DOCKER_HOST", None)
-        else:
-            os.environ["DOCKER_HOST"] = old
-        if started:
-            stopped = _script("podman-service", "stop")
-            assert stopped.returncode == 0, stopped.stderr
-            assert _script("podman-service", "status").returncode == 3
+    with service("podman-service", env=env, check_stop=True) as host:
+        assert host.startswith("unix://") and host.endswith("/podman/podman.sock")
+        with engine_client(host) as client:
+            assert is_podman(client)
+            yield client
 
 
 @pytest.fixture(scope="module")
 def built(podman: Any) -> list[ImageResult]:
-    started = time.monotonic()
-    results = ImageBuilder(podman, plan_images(load_catalog())).build()
-    print(f"\nbuild on Podman: {time.monotonic() - started:.1f} s")
-    for r in results:
-        print(f"  {r.ref:<26} {r.size / 1e6:6.1f} MB {r.seconds:6.2f} s {r.status}")
-    return results
+    return build_all(podman, " on Podman")
 
 
 def _wait_healthy(client: Any, containers: list[Any]) -> None:
     """Run each container's health check until it says healthy (no systemd: no timer)."""
-    deadline = time.monotonic() + HEALTHY_WITHIN_S
-    pending = list(containers)
-    while pending and time.monotonic() < deadline:
-        for c in list(pending):
-            c.reload()
-            assert c.status == "running", c.logs().decode()[-2000:]
-            if run_healthcheck(client, c.name) == "healthy":
-                pending.remove(c)
-        time.sleep(0.5)
-    assert not pending, [(c.name, c.logs().decode()[-1500:]) for c in pending]
+    wait_healthy(containers, lambda c: run_healthcheck(client, c.name) == "healthy")
     for c in containers:  # the engine recorded it: inspect says so too
         c.reload()
         assert c.attrs["State"]["Health"]["Status"] == "healthy"
 
 
 def test_service_script_is_idempotent(podman: Any) -> None:
-    again = _script("podman-service", "start")
+    again = script("podman-service", "start")
     assert again.returncode == 0 and "running (pid" in again.stderr
     assert again.stdout.strip() == os.environ["DOCKER_HOST"]
 
@@ -165,9 +119,9 @@ def test_images_build_and_are_cached(built: list[ImageResult], podman: Any) -> N
 def test_each_nf_container_becomes_healthy(
     built: list[ImageResult], podman: Any, tmp_path: Path
 ) -> None:
-    _render_configs(tmp_path)
+    render_configs(tmp_path)
     refs = {r.name: r.ref for r in built}
-    containers = [_run_alone(podman, refs[nf], nf, tmp_path) for nf in load_catalog()]
+    containers = [run_alone(podman, refs[nf], nf, tmp_path) for nf in load_catalog()]
     try:
         _wait_healthy(podman, containers)
     finally:
@@ -196,8 +150,8 @@ def test_push_delete_pull_run(
     assert pulled.id == hss.image_id  # same content, same id
     pulled.tag(plan["hss"].repository, plan["hss"].tag)
     pulled.tag(plan["hss"].repository, plan.project.version)
-    _render_configs(tmp_path)
-    container = _run_alone(podman, remote, "hss", tmp_path)
+    render_configs(tmp_path)
+    container = run_alone(podman, remote, "hss", tmp_path)
     try:
         _wait_healthy(podman, [container])
     finally:
@@ -212,29 +166,11 @@ def test_up_check_down(built: list[ImageResult], podman: Any, tmp_path: Path) ->
         report = platform.up(profile="lab", sip_port=sip_port, timeout=60)
         print(f"\nnfv up --runtime docker on Podman: ready in {report.seconds:.2f} s")
         assert report.entry == ("127.0.0.1", sip_port)
-        status = platform.status()
-        assert status["containers"] and all(c["ready"] for c in status["containers"])
-        nf_rows = [c for c in status["containers"] if c["nf"] in load_catalog()]
+        nf_rows = check_core(platform)
         assert all(row["health"] == "healthy" for row in nf_rows), nf_rows
-        for row in nf_rows:  # admin ports on loopback only
-            assert row["ports"] and all(p.startswith("127.0.0.1:") for p in row["ports"])
-        subscribers = platform.subscribers()
-        domain = platform.domain()
-        udp = run_check(subscribers[:2], domain=domain, pcscf=platform.entry_point())
-        assert len(udp.steps) == 5
-        tcp = run_check(
-            subscribers[2:4], domain=domain, pcscf=platform.entry_point(), transport="tcp"
-        )
-        assert len(tcp.steps) == 5
-        print(json.dumps({"udp": udp.as_dict(), "tcp": tcp.as_dict()}))
     finally:
         started = time.monotonic()
         down = platform.down()
         print(f"nfv down --runtime docker on Podman: {time.monotonic() - started:.2f} s")
-    assert len(down.containers) == 1 + len(load_catalog())
-    assert down.networks == [f"{project}-core"]
-    label = {"label": f"{LABEL_PROJECT}={project}"}
-    assert podman.containers.list(all=True, filters=label) == []
-    assert podman.networks.list(filters=label) == []
+    assert_core_gone(podman, platform, down, project)
     assert [n.name for n in podman.networks.list(names=[f"{project}-core"])] == []
-    assert not platform.dir.exists()

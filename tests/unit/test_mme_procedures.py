@@ -39,9 +39,18 @@ EPC = {
 }
 
 
+HSS = {"peers": [{"name": "hss", "port": 3868}]}
+
+
 def config(**epc: object) -> MmeConfig:
     return MmeConfig.model_validate(
-        {"nf": "mme", "domain": "ims.example", "realm": "ims.example", "epc": {**EPC, **epc}}
+        {
+            "nf": "mme",
+            "domain": "ims.example",
+            "realm": "ims.example",
+            "epc": {**EPC, **epc},
+            "diameter": HSS,
+        }
     )
 
 
@@ -172,6 +181,9 @@ def test_config_checks_the_network_identity() -> None:
                 "domain": "d",
                 "realm": "r",
                 "epc": EPC,
+                "diameter": HSS,
                 "security": {"integrity": [1]},
             }
         )
+    with pytest.raises(ValidationError, match="HSS"):
+        MmeConfig.model_validate({"nf": "mme", "domain": "d", "realm": "r", "epc": EPC})

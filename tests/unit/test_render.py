@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -146,21 +145,6 @@ def test_default_tags_are_the_image_content_hashes() -> None:
         assert pod(dep)["containers"][0]["image"] == refs[name]
     store = by_kind(objects, "StatefulSet")["redis"]
     assert pod(store)["containers"][0]["image"] == refs["redis"]
-
-
-def _best_of(runs: int, work: Any) -> float:
-    """The fastest of *runs* timings: the machine is shared, the best run is the code's."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def test_render_is_fast() -> None:
-    values = load_chart_values(profile="production", overrides=FIXED)
-    assert _best_of(3, lambda: render_manifests(values)) < 0.5
 
 
 # -- derived from the descriptors --------------------------------------------------------------
@@ -757,16 +741,14 @@ def test_validation_of_kinds_and_versions() -> None:
         validate_objects([], "latest")
 
 
-def test_render_and_validate_is_fast() -> None:
-    """Issue 5's target: values, render and validation of the full core (every NF) ≤ 0.5 s."""
+def test_full_core_renders_and_validates() -> None:
+    """Every NF enabled, production profile: the objects pass the 1.35 OpenAPI schemas.
+
+    The ≤ 0.5 s target of issue 5 is measured by benchmarks/render.py, not asserted here.
+    """
     nfs = {name: {"enabled": True} for name in ready_nfs()}
-    overrides = {**FIXED, "nfs": nfs}
-
-    def work() -> None:
-        values = load_chart_values(profile="production", overrides=overrides)
-        assert validate_objects(render_manifests(values), "1.35") == []
-
-    assert _best_of(3, work) < 0.5
+    values = load_chart_values(profile="production", overrides={**FIXED, "nfs": nfs})
+    assert validate_objects(render_manifests(values), "1.35") == []
 
 
 def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

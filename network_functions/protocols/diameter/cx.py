@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import NamedTuple
 
-from .base import AuthSessionState
+from .application import stateless_answer, stateless_request
 from .codec import Grouped, Message, make_avp
 from .constants import (
     APP_CX,
@@ -132,22 +132,18 @@ def _cx_request(
     end_to_end: int,
 ) -> Message:
     """The common head of every Cx request (TS 29.229 §6.1.x message formats)."""
-    msg = Message(
+    return stateless_request(
         command_code,
         APP_CX,
-        request=True,
-        proxiable=True,
+        CX_VENDOR_SPECIFIC_APPLICATION_ID,
+        session_id=session_id,
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+        destination_realm=destination_realm,
+        destination_host=destination_host,
         hop_by_hop=hop_by_hop,
         end_to_end=end_to_end,
     )
-    msg.add("Session-Id", session_id)
-    msg.add("Vendor-Specific-Application-Id", CX_VENDOR_SPECIFIC_APPLICATION_ID)
-    msg.add("Auth-Session-State", AuthSessionState.NO_STATE_MAINTAINED)
-    msg.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    if destination_host is not None:
-        msg.add("Destination-Host", destination_host)
-    msg.add("Destination-Realm", destination_realm)
-    return msg
 
 
 def make_uar(
@@ -331,25 +327,14 @@ def cx_answer(
     Adds Session-Id, Vendor-Specific-Application-Id, the result, Auth-Session-State
     NO_STATE_MAINTAINED, Origin-Host/Realm; add the command-specific AVPs afterwards.
     """
-    if (result_code is None) == (experimental_result_code is None):
-        raise ValueError("give exactly one of result_code and experimental_result_code")
-    ans = request.answer(result_code)
-    ans.add("Vendor-Specific-Application-Id", CX_VENDOR_SPECIFIC_APPLICATION_ID)
-    if experimental_result_code is not None:
-        ans.add(
-            "Experimental-Result",
-            [
-                ("Vendor-Id", VENDOR_3GPP),
-                ("Experimental-Result-Code", int(experimental_result_code)),
-            ],
-        )
-    ans.add("Auth-Session-State", AuthSessionState.NO_STATE_MAINTAINED)
-    ans.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    # request.answer() put Session-Id, Result-Code and Proxy-Info first; move Proxy-Info last.
-    proxy = [a for a in ans.avps if a.code == 284 and a.vendor_id is None]
-    if proxy:
-        ans.avps = [a for a in ans.avps if not (a.code == 284 and a.vendor_id is None)] + proxy
-    return ans
+    return stateless_answer(
+        request,
+        CX_VENDOR_SPECIFIC_APPLICATION_ID,
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+        result_code=result_code,
+        experimental_result_code=experimental_result_code,
+    )
 
 
 class AnswerResult(NamedTuple):

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from .application import add_result, invalid_value, move_proxy_info_last, request_head
 from .codec import Avp, Grouped, Message, make_avp
-from .constants import APP_GX, CMD_CCR, CMD_RAR, VENDOR_3GPP, ResultCode
+from .constants import APP_GX, CMD_CCR, CMD_RAR, ResultCode
 from .errors import DiameterParseError
 
 # Bit rates: the Unsigned32 bandwidth AVPs count bit/s; above 2^32-1 bit/s they are set to
@@ -181,10 +182,6 @@ class EventTrigger(IntEnum):
 # --- QoS -------------------------------------------------------------------------------------
 
 
-def _invalid(msg: str, avp: Avp | None) -> DiameterParseError:
-    return DiameterParseError(ResultCode.DIAMETER_INVALID_AVP_VALUE, msg, failed_avp=avp)
-
-
 def _missing(name: str, example: object) -> DiameterParseError:
     return DiameterParseError(
         ResultCode.DIAMETER_MISSING_AVP, f"missing {name}", failed_avp=make_avp(name, example)
@@ -216,11 +213,11 @@ class Arp:
         if level is None:
             raise _missing("Priority-Level", 0)
         if level not in ARP_PRIORITY_RANGE:
-            raise _invalid(f"Priority-Level {level} not in 1..15", avp)
+            raise invalid_value(f"Priority-Level {level} not in 1..15", avp)
         cap = g.get("Pre-emption-Capability", PreemptionCapability.DISABLED)
         vul = g.get("Pre-emption-Vulnerability", PreemptionVulnerability.ENABLED)
         if cap not in (0, 1) or vul not in (0, 1):
-            raise _invalid("Pre-emption-Capability/-Vulnerability not 0 or 1", avp)
+            raise invalid_value("Pre-emption-Capability/-Vulnerability not 0 or 1", avp)
         return cls(int(level), int(cap), int(vul))
 
 
@@ -264,7 +261,7 @@ class BearerQos:
         if qci is None:
             raise _missing("QoS-Class-Identifier", 0)
         if qci not in QCI_RANGE:
-            raise _invalid(f"QCI {qci} not in 0..255", avp)
+            raise invalid_value(f"QCI {qci} not in 0..255", avp)
         arp_avp = g.find("Allocation-Retention-Priority")
         if arp_avp is None:
             raise _missing("Allocation-Retention-Priority", [("Priority-Level", 0)])
@@ -320,7 +317,7 @@ class QosInformation:
         g: Grouped = avp.value
         qci = g.get("QoS-Class-Identifier")
         if qci is not None and qci not in QCI_RANGE:
-            raise _invalid(f"QCI {qci} not in 0..255", avp)
+            raise invalid_value(f"QCI {qci} not in 0..255", avp)
         arp_avp = g.find("Allocation-Retention-Priority")
         bearer = g.get("Bearer-Identifier")
         return cls(
@@ -451,7 +448,7 @@ def read_framed_ip(msg: Message) -> str | None:
     if avp is None:
         return None
     if len(avp.data) != 4:
-        raise _invalid("Framed-IP-Address is not an IPv4 address (4 octets)", avp)
+        raise invalid_value("Framed-IP-Address is not an IPv4 address (4 octets)", avp)
     return str(ipaddress.IPv4Address(avp.data))
 
 
@@ -468,15 +465,10 @@ def _head(
     hop_by_hop: int,
     end_to_end: int,
 ) -> Message:
-    msg = Message(
-        command_code,
-        APP_GX,
-        request=True,
-        proxiable=True,
-        hop_by_hop=hop_by_hop,
-        end_to_end=end_to_end,
+    msg = request_head(
+        command_code, APP_GX, session_id=session_id, hop_by_hop=hop_by_hop, end_to_end=end_to_end
     )
-    msg.add("Session-Id", session_id).add("Auth-Application-Id", APP_GX)
+    msg.add("Auth-Application-Id", APP_GX)
     msg.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
     msg.add("Destination-Realm", destination_realm)
     return msg
@@ -578,27 +570,6 @@ def make_ccr(
     return msg
 
 
-def _result(ans: Message, result_code: int | None, experimental_result_code: int | None) -> None:
-    if (result_code is None) == (experimental_result_code is None):
-        raise ValueError("give exactly one of result_code and experimental_result_code")
-    if result_code is not None:
-        ans.add("Result-Code", int(result_code))
-    else:
-        ans.add(
-            "Experimental-Result",
-            [
-                ("Vendor-Id", VENDOR_3GPP),
-                ("Experimental-Result-Code", int(experimental_result_code or 0)),
-            ],
-        )
-
-
-def _move_proxy_info_last(ans: Message) -> None:
-    proxy = [a for a in ans.avps if a.code == 284 and a.vendor_id is None]
-    if proxy:
-        ans.avps = [a for a in ans.avps if not (a.code == 284 and a.vendor_id is None)] + proxy
-
-
 def cca(
     request: Message,
     *,
@@ -621,7 +592,7 @@ def cca(
     ans = request.answer()
     ans.add("Auth-Application-Id", APP_GX)
     ans.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    _result(ans, result_code, experimental_result_code)
+    add_result(ans, result_code, experimental_result_code)
     for name in ("CC-Request-Type", "CC-Request-Number"):
         avp = request.find(name)
         ans.avps.append(avp.copy() if avp is not None else make_avp(name, 0))
@@ -637,7 +608,7 @@ def cca(
         ans.add("QoS-Information", qos_information.avps())
     if default_bearer_qos is not None:
         ans.add("Default-EPS-Bearer-QoS", default_bearer_qos.avps())
-    _move_proxy_info_last(ans)
+    move_proxy_info_last(ans)
     return ans
 
 
@@ -699,7 +670,7 @@ def raa(
     Rule-Failure-Code §5.3.38) pairs reported as INACTIVE in Charging-Rule-Report."""
     ans = request.answer()
     ans.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    _result(ans, result_code, experimental_result_code)
+    add_result(ans, result_code, experimental_result_code)
     for name, code in failed_rules:
         ans.add(
             "Charging-Rule-Report",
@@ -709,7 +680,7 @@ def raa(
                 ("Rule-Failure-Code", code),
             ],
         )
-    _move_proxy_info_last(ans)
+    move_proxy_info_last(ans)
     return ans
 
 
@@ -749,7 +720,7 @@ def read_ccr(msg: Message) -> CcrInfo:
         raise _missing("CC-Request-Type" if type_avp is None else "CC-Request-Number", 0)
     request_type = type_avp.value
     if request_type not in (1, 2, 3, 4):
-        raise _invalid(f"CC-Request-Type {request_type} unknown", type_avp)
+        raise invalid_value(f"CC-Request-Type {request_type} unknown", type_avp)
     imsi = msisdn = None
     for sub in msg.get_all("Subscription-Id"):
         kind = sub.get("Subscription-Id-Type")

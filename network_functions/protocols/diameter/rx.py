@@ -16,8 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from .application import (
+    add_result,
+    check_one_result,
+    invalid_value,
+    move_proxy_info_last,
+    request_head,
+)
 from .codec import Avp, Grouped, Message
-from .constants import APP_RX, CMD_AAR, CMD_STR, VENDOR_3GPP, ResultCode
+from .constants import APP_RX, CMD_AAR, CMD_STR, ResultCode
 from .errors import DiameterParseError
 from .gx import FlowStatus, SubscriptionIdType, TerminationCause, framed_ip, read_framed_ip
 
@@ -69,10 +76,6 @@ class AbortCause(IntEnum):
     INSUFFICIENT_BEARER_RESOURCES = 2
 
 
-def _invalid(msg: str, avp: Avp | None) -> DiameterParseError:
-    return DiameterParseError(ResultCode.DIAMETER_INVALID_AVP_VALUE, msg, failed_avp=avp)
-
-
 @dataclass(frozen=True, slots=True)
 class MediaFlow:
     """Media-Sub-Component (§5.3.8): one IP flow (RTP or RTCP) as IPFilterRules.
@@ -111,7 +114,9 @@ class MediaFlow:
             try:
                 descs.append(bytes(d).decode("ascii"))
             except UnicodeDecodeError:
-                raise _invalid("Flow-Description is not an ASCII IPFilterRule", outer) from None
+                raise invalid_value(
+                    "Flow-Description is not an ASCII IPFilterRule", outer
+                ) from None
         return cls(
             flow_number=int(number),
             descriptions=tuple(descs),
@@ -157,7 +162,7 @@ class MediaComponent:
             )
         media_type = g.get("Media-Type", MediaType.AUDIO)
         if not 0 <= media_type <= 6:
-            raise _invalid(f"Media-Type {media_type} unknown", avp)
+            raise invalid_value(f"Media-Type {media_type} unknown", avp)
         return cls(
             number=int(number),
             media_type=int(media_type),
@@ -170,16 +175,9 @@ class MediaComponent:
 
 
 def _head(command_code: int, *, session_id: str, hop_by_hop: int, end_to_end: int) -> Message:
-    msg = Message(
-        command_code,
-        APP_RX,
-        request=True,
-        proxiable=True,
-        hop_by_hop=hop_by_hop,
-        end_to_end=end_to_end,
+    return request_head(
+        command_code, APP_RX, session_id=session_id, hop_by_hop=hop_by_hop, end_to_end=end_to_end
     )
-    msg.add("Session-Id", session_id)
-    return msg
 
 
 def make_aar(
@@ -234,25 +232,13 @@ def _answer(
     experimental_result_code: int | None,
     application: bool,
 ) -> Message:
-    if (result_code is None) == (experimental_result_code is None):
-        raise ValueError("give exactly one of result_code and experimental_result_code")
+    check_one_result(result_code, experimental_result_code)
     ans = request.answer()
     if application:
         ans.add("Auth-Application-Id", APP_RX)
     ans.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    if result_code is not None:
-        ans.add("Result-Code", int(result_code))
-    else:
-        ans.add(
-            "Experimental-Result",
-            [
-                ("Vendor-Id", VENDOR_3GPP),
-                ("Experimental-Result-Code", int(experimental_result_code or 0)),
-            ],
-        )
-    proxy = [a for a in ans.avps if a.code == 284 and a.vendor_id is None]
-    if proxy:
-        ans.avps = [a for a in ans.avps if not (a.code == 284 and a.vendor_id is None)] + proxy
+    add_result(ans, result_code, experimental_result_code)
+    move_proxy_info_last(ans)
     return ans
 
 

@@ -18,7 +18,7 @@ from enum import IntEnum
 
 from network_functions.protocols.kdf import plmn_bytes
 
-from .base import AuthSessionState
+from .application import invalid_value, stateless_answer, stateless_request
 from .codec import Avp, Grouped, Message, make_avp
 from .constants import APP_S6A, CMD_AIR, CMD_CLR, CMD_PUR, CMD_ULR, VENDOR_3GPP, ResultCode
 from .errors import DiameterParseError
@@ -141,10 +141,6 @@ def read_tbcd(data: bytes) -> str:
     return "".join(out)
 
 
-def _invalid(msg: str, avp: Avp | None) -> DiameterParseError:
-    return DiameterParseError(ResultCode.DIAMETER_INVALID_AVP_VALUE, msg, failed_avp=avp)
-
-
 # --- data ---------------------------------------------------------------------------------------
 
 
@@ -180,7 +176,7 @@ class EutranVector:
                 failed_avp=avp,
             )
         if len(rand) != 16 or len(autn) != 16 or len(kasme) != 32 or not 4 <= len(xres) <= 16:
-            raise _invalid("E-UTRAN-Vector field of the wrong length", avp)
+            raise invalid_value("E-UTRAN-Vector field of the wrong length", avp)
         return cls(bytes(rand), bytes(xres), bytes(autn), bytes(kasme))
 
 
@@ -307,7 +303,7 @@ class SubscriptionData:
             try:
                 msisdn = read_tbcd(msisdn_avp.data)
             except ValueError as exc:
-                raise _invalid(f"MSISDN: {exc}", msisdn_avp) from None
+                raise invalid_value(f"MSISDN: {exc}", msisdn_avp) from None
         ambr = g.get("AMBR")
         profile = g.get("APN-Configuration-Profile")
         apns: tuple[ApnProfile, ...] = ()
@@ -351,21 +347,18 @@ def _s6a_request(
     end_to_end: int,
 ) -> Message:
     """The common head of every S6a request (§7.2.x message formats)."""
-    msg = Message(
+    msg = stateless_request(
         command_code,
         APP_S6A,
-        request=True,
-        proxiable=True,
+        S6A_VENDOR_SPECIFIC_APPLICATION_ID,
+        session_id=session_id,
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+        destination_realm=destination_realm,
+        destination_host=destination_host,
         hop_by_hop=hop_by_hop,
         end_to_end=end_to_end,
     )
-    msg.add("Session-Id", session_id)
-    msg.add("Vendor-Specific-Application-Id", S6A_VENDOR_SPECIFIC_APPLICATION_ID)
-    msg.add("Auth-Session-State", AuthSessionState.NO_STATE_MAINTAINED)
-    msg.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    if destination_host is not None:
-        msg.add("Destination-Host", destination_host)
-    msg.add("Destination-Realm", destination_realm)
     msg.add("User-Name", user_name)
     return msg
 
@@ -525,24 +518,14 @@ def s6a_answer(
     given. Adds Session-Id, Vendor-Specific-Application-Id, the result, Auth-Session-State
     NO_STATE_MAINTAINED and Origin-Host/Realm; add the command's AVPs afterwards.
     """
-    if (result_code is None) == (experimental_result_code is None):
-        raise ValueError("give exactly one of result_code and experimental_result_code")
-    ans = request.answer(result_code)
-    ans.add("Vendor-Specific-Application-Id", S6A_VENDOR_SPECIFIC_APPLICATION_ID)
-    if experimental_result_code is not None:
-        ans.add(
-            "Experimental-Result",
-            [
-                ("Vendor-Id", VENDOR_3GPP),
-                ("Experimental-Result-Code", int(experimental_result_code)),
-            ],
-        )
-    ans.add("Auth-Session-State", AuthSessionState.NO_STATE_MAINTAINED)
-    ans.add("Origin-Host", origin_host).add("Origin-Realm", origin_realm)
-    proxy = [a for a in ans.avps if a.code == 284 and a.vendor_id is None]
-    if proxy:
-        ans.avps = [a for a in ans.avps if not (a.code == 284 and a.vendor_id is None)] + proxy
-    return ans
+    return stateless_answer(
+        request,
+        S6A_VENDOR_SPECIFIC_APPLICATION_ID,
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+        result_code=result_code,
+        experimental_result_code=experimental_result_code,
+    )
 
 
 def add_vectors(answer: Message, vectors: Sequence[EutranVector]) -> Message:
@@ -568,7 +551,7 @@ def read_imsi(msg: Message) -> str:
         )
     imsi = avp.value
     if not (imsi.isascii() and imsi.isdigit() and 5 <= len(imsi) <= MAX_IMSI_DIGITS):
-        raise _invalid(f"User-Name {imsi!r} is not an IMSI", avp)
+        raise invalid_value(f"User-Name {imsi!r} is not an IMSI", avp)
     return str(imsi)
 
 
@@ -584,7 +567,7 @@ def read_visited_plmn(msg: Message) -> bytes:
     try:
         read_plmn(avp.data)
     except ValueError as exc:
-        raise _invalid(f"Visited-PLMN-Id: {exc}", avp) from None
+        raise invalid_value(f"Visited-PLMN-Id: {exc}", avp) from None
     return bytes(avp.data)
 
 
@@ -608,7 +591,7 @@ def read_auth_request(msg: Message) -> AuthRequest:
     resync = None
     if resync_avp is not None:
         if len(resync_avp.data) != RESYNC_INFO_LENGTH:
-            raise _invalid(
+            raise invalid_value(
                 f"Re-Synchronization-Info is {len(resync_avp.data)} octets, not RAND||AUTS (30)",
                 Avp(avp.code, resync_avp.encode(), flags=avp.flags, vendor_id=avp.vendor_id),
             )

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...argtypes import seconds
+from ...argtypes import add_values_files, seconds
+from ...argtypes import env as _env
 from ...errors import PlatformError
 
 if TYPE_CHECKING:
@@ -30,10 +30,6 @@ DEFAULT_TIMEOUT = 60.0
 
 Handler = Callable[[argparse.Namespace], int]
 RUNTIMES = ("local", "docker")
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get("NFV_" + name, default)
 
 
 def _port(text: str) -> int:
@@ -90,17 +86,7 @@ def _options(name: str, parser: argparse.ArgumentParser) -> None:
     _common(parser)
     if name == "up":
         _add(parser, "--profile", default=_env("PROFILE"), help="values profile (lab ...)")
-        _add(
-            parser,
-            "-f",
-            "--values",
-            dest="files",
-            action="append",
-            type=Path,
-            default=[],
-            metavar="FILE",
-            help="extra values file (repeatable)",
-        )
+        add_values_files(parser, help="extra values file (repeatable)")
         _add(
             parser,
             "--timeout",

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...argtypes import seconds
+from ...argtypes import add_value_overrides, add_values_files, seconds
+from ...argtypes import env as _env
 
 if TYPE_CHECKING:
     from .platform import KubernetesPlatform
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 PLATFORMS = ("local", "k8s")
 DEFAULT_TIMEOUT = 180.0  # same as .platform (which imports the client: kept out of parsing)
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get("NFV_" + name, default)
 
 
 def _cluster_options(parser: argparse.ArgumentParser, *, implied: bool = False) -> None:
@@ -58,21 +53,10 @@ def _cluster_options(parser: argparse.ArgumentParser, *, implied: bool = False) 
 
 
 def _values_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one value, e.g. nfs.scscf.replicas=3 (read as YAML; repeatable)",
-    )
-    parser.add_argument(
-        "--set-string",
-        dest="set_strings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="one value kept as a string (repeatable)",
+    add_value_overrides(
+        parser,
+        set_help="one value, e.g. nfs.scscf.replicas=3 (read as YAML; repeatable)",
+        set_string_help="one value kept as a string (repeatable)",
     )
     parser.add_argument(
         "--registry",
@@ -102,16 +86,7 @@ def add_commands(subparsers: Any) -> None:
         "dependency waves waiting for readiness, prune what the chart no longer renders.",
     )
     deploy.add_argument("--profile", default=_env("PROFILE"), help="values profile (lab ...)")
-    deploy.add_argument(
-        "-f",
-        "--values",
-        dest="files",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="values file over the profile (repeatable; later files win)",
-    )
+    add_values_files(deploy, help="values file over the profile (repeatable; later files win)")
     _values_options(deploy)
     deploy.add_argument("--no-prune", action="store_true", help="keep objects no longer rendered")
     _cluster_options(deploy)

@@ -4,14 +4,12 @@ Every command we build (AIR/AIA, ULR/ULA, PUR/PUA, CLR/CLA; CCR/CCA initial and 
 Gx RAR/RAA installing and removing a QCI-1 rule; Rx AAR/AAA, STR/STA) is written into a pcap
 and decoded with ``tshark -T pdml``: no malformed or expert marks, and every AVP's code,
 flags, vendor, name, raw data and shown value must equal ours (Wireshark's dictionary was
-written independently from the same specs). Same pcap writer and comparison as
-test_diameter_tshark.py.
+written independently from the same specs). The pcap writer and comparison are the ones
+test_diameter_tshark.py uses (tests/pcap.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,16 +21,9 @@ from network_functions.protocols.diameter import (
     s6a,
 )
 from network_functions.protocols.kdf import plmn_bytes
-from tests.unit.protocols.test_diameter_tshark import (
-    _compare_avps,
-    _messages_from_pdml,
-    write_pcap,
-)
+from tests.pcap import check_diameter_with_tshark, requires_tshark
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed"),
-]
+pytestmark = [pytest.mark.integration, requires_tshark]
 
 MME = {"origin_host": "mme.epc.example.org", "origin_realm": "epc.example.org"}
 HSS = {"origin_host": "hss.epc.example.org", "origin_realm": "epc.example.org"}
@@ -255,28 +246,7 @@ def _rx() -> list[Message]:
 
 def test_tshark_decodes_s6a_gx_rx(tmp_path: Path) -> None:
     messages = _s6a() + _gx() + _rx()
-    pcap = tmp_path / "epc-diameter.pcap"
-    write_pcap(pcap, messages)
-    tshark = shutil.which("tshark")
-    assert tshark is not None
-    result = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-T", "pdml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "_ws.malformed" not in result.stdout, "tshark flagged a malformed packet"
-    assert "_ws.expert" not in result.stdout, "tshark raised an expert-info warning"
-    decoded = _messages_from_pdml(result.stdout)
-    assert len(decoded) == len(messages)
-    total = 0
-    for ours, theirs in zip(messages, decoded, strict=True):
-        assert theirs["code"] == ours.command_code, ours.name
-        assert theirs["flags"] == ours.flags, ours.name
-        assert theirs["app"] == ours.application_id, ours.name
-        assert (theirs["hbh"], theirs["e2e"]) == (ours.hop_by_hop, ours.end_to_end), ours.name
-        total += _compare_avps(ours.avps, theirs["avps"], f"{ours.name}#{ours.hop_by_hop}")
+    total = check_diameter_with_tshark(messages, tmp_path / "epc-diameter.pcap")
     assert [m.name for m in messages] == [
         "AIR",
         "AIA",

@@ -2,82 +2,23 @@
 no malformed-packet or expert-info marks, and see the same values we encoded.
 
 S1AP normally rides SCTP, so the PDUs are written into a pcap as SCTP DATA chunks (PPID 18,
-TS 36.412 §7) in IPv4, built here by hand (CRC32c checksum included), one attach + detach
-exchange plus every NAS message of the codec carried in Uplink/Downlink NAS Transport. Runs a
-subprocess, hence the integration marker; skipped only when tshark is not installed.
+TS 36.412 §7) in IPv4, built by hand in tests/pcap.py (CRC32c checksum included), one
+attach + detach exchange plus every NAS message of the codec carried in Uplink/Downlink NAS
+Transport. Runs a subprocess, hence the integration marker; skipped only when tshark is not
+installed.
 """
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from network_functions.protocols import kdf, nas, s1ap
+from tests.pcap import requires_tshark, tshark_pdml, write_s1ap_pcap
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed"),
-]
-
-ENB, MME = bytes([127, 0, 0, 10]), bytes([127, 0, 0, 20])
-S1AP_PORT, ENB_PORT = 36412, 36412
-PPID_S1AP = s1ap.S1AP_PPID  # TS 36.412 §7
-
-# --- CRC32c (RFC 4960 Appendix B / RFC 3309), table-driven --------------------------------------
-
-_CRC32C_POLY = 0x82F63B78  # reflected Castagnoli polynomial
-_CRC_TABLE = []
-for _n in range(256):
-    _c = _n
-    for _ in range(8):
-        _c = (_c >> 1) ^ _CRC32C_POLY if _c & 1 else _c >> 1
-    _CRC_TABLE.append(_c)
-
-
-def _crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def _ip_checksum(data: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _sctp_packet(pdu: bytes, *, uplink: bool, tsn: int, ssn: int) -> bytes:
-    src, dst = (ENB, MME) if uplink else (MME, ENB)
-    sport, dport = (ENB_PORT, S1AP_PORT) if uplink else (S1AP_PORT, ENB_PORT)
-    # DATA chunk (RFC 4960 §3.3.1): type 0, flags B|E (unfragmented), length, TSN, stream 0,
-    # stream sequence number, payload protocol identifier; padded to 4 octets.
-    chunk = struct.pack("!BBHIHHI", 0, 0x03, 16 + len(pdu), tsn, 0, ssn, PPID_S1AP) + pdu
-    chunk += b"\0" * (-len(chunk) % 4)
-    common = struct.pack("!HHII", sport, dport, 0x1234ABCD, 0)
-    crc = _crc32c(common + chunk)
-    sctp = common[:8] + struct.pack("<I", crc) + chunk  # RFC 4960 App. B: little-endian CRC
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(sctp), 1, 0x4000, 64, 132, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", _ip_checksum(ip)) + ip[12:]
-    return ip + sctp
-
-
-def write_pcap(path: Path, pdus: list[tuple[bool, bytes]]) -> None:
-    """LINKTYPE_RAW (101): each record is an IPv4 packet; (uplink, S1AP PDU) per record."""
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]
-    tsn = {True: 100, False: 500}
-    for i, (up, pdu) in enumerate(pdus):
-        pkt = _sctp_packet(pdu, uplink=up, tsn=tsn[up], ssn=i)
-        tsn[up] += 1
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(pkt), len(pkt)) + pkt)
-    path.write_bytes(b"".join(out))
-
+pytestmark = [pytest.mark.integration, requires_tshark]
 
 # --- the exchange -------------------------------------------------------------------------------
 
@@ -197,17 +138,8 @@ def _exchange() -> tuple[list[tuple[bool, bytes]], list[str], list[nas.NasMessag
 
 
 def _pdml(pcap: Path) -> ET.Element:
-    tshark = shutil.which("tshark")
-    assert tshark is not None
-    result = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-T", "pdml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "_ws.malformed" not in result.stdout, "tshark flagged a malformed packet"
-    return ET.fromstring(result.stdout)
+    # Expert marks are checked per packet below, to name the message that drew one.
+    return ET.fromstring(tshark_pdml(pcap, expert=True))
 
 
 def _fields(proto: ET.Element, name: str) -> list[str]:
@@ -233,7 +165,7 @@ _EXPECTED_PROCEDURES = {
 def test_tshark_decodes_s1ap_and_nas(tmp_path: Path) -> None:
     pdus, names, plain = _exchange()
     pcap = tmp_path / "s1ap.pcap"
-    write_pcap(pcap, pdus)
+    write_s1ap_pcap(pcap, pdus)
     root = _pdml(pcap)
     packets = root.findall("packet")
     assert len(packets) == len(pdus)

@@ -296,3 +296,23 @@ def test_prefix_successor_bounds_the_prefix_range(prefix: str, suffix: str, othe
     assert prefix + suffix < upper
     if not other.startswith(prefix) and other >= prefix:
         assert other >= upper
+
+
+def test_sqlite_set_many_in_one_statement_or_a_transaction(tmp_path: Path) -> None:
+    """Up to SQLITE_SET_MANY_ROWS keys go in one INSERT; more in one transaction. Both
+    replace existing keys and TTLs."""
+
+    async def main() -> None:
+        s = open_store(f"sqlite:///{tmp_path}/m.db")
+        try:
+            for n in (2, store_mod.SQLITE_SET_MANY_ROWS, store_mod.SQLITE_SET_MANY_ROWS + 7):
+                await s.set("k0", b"old", ttl=0.1)
+                items = {f"k{i}": str(n).encode() for i in range(n)}
+                await s.set_many(items)
+                assert await s.get_many(list(items)) == [str(n).encode()] * n
+            await asyncio.sleep(0.2)
+            assert await s.get("k0") == str(store_mod.SQLITE_SET_MANY_ROWS + 7).encode()
+        finally:
+            await s.close()
+
+    asyncio.run(main())

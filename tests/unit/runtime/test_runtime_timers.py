@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from network_functions.runtime.timers import TimerWheel
+from network_functions.runtime.timers import TimerWheel, WheelTimer
 
 pytestmark = pytest.mark.unit
 
@@ -36,7 +36,7 @@ def test_cancel_and_restart() -> None:
     async def main() -> list[str]:
         wheel = TimerWheel(tick=0.01)
         fired: list[str] = []
-        holder = []
+        holder: list[WheelTimer] = []
         # due in the same tick as the victim and started first: cancels it before it runs
         wheel.call_later(0.03, lambda: holder[0].cancel())
         victim = wheel.call_later(0.03, fired.append, "victim")
