@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,11 +77,9 @@ def test_every_nf_has_an_image_within_budget(built: list[ImageResult], engine: A
 
 
 def test_unchanged_inputs_build_nothing(built: list[ImageResult], engine: Any) -> None:
-    started = time.monotonic()
     again = ImageBuilder(engine, plan_images(load_catalog())).build()
     assert {r.status for r in again} == {"cached"}
     assert [r.image_id for r in again] == [r.image_id for r in built]
-    assert time.monotonic() - started < 10
 
 
 def test_each_nf_container_becomes_healthy(

@@ -109,11 +109,9 @@ def test_images_build_and_are_cached(built: list[ImageResult], podman: Any) -> N
             # the image has it (Docker manifest format): the libpod inspect shows it.
             assert "Healthcheck" not in config or config["Healthcheck"]["Test"][0] == "CMD"
             assert _libpod_image(podman, result.ref)["Healthcheck"]["Test"][0] == "CMD"
-    started = time.monotonic()
     again = ImageBuilder(podman, plan_images(load_catalog())).build()
     assert {r.status for r in again} == {"cached"}
     assert [r.image_id for r in again] == [r.image_id for r in built]
-    assert time.monotonic() - started < 10
 
 
 def test_each_nf_container_becomes_healthy(
