@@ -31,6 +31,7 @@ NAMESPACE = "nfv-bench"
 REGISTRY = "127.0.0.1:5000"
 # Not the lab's 30060: another lab deploy on the same cluster must not collide.
 NODE_PORT = "kubernetes.exposure.node_ports.sip=31061"
+S1AP_NODE_PORT = "kubernetes.exposure.node_ports.s1ap=31066"  # the MME's, likewise
 READY = re.compile(r"core ready in ([0-9.]+) s")
 
 
@@ -78,6 +79,7 @@ def deploy(env: dict[str, str], tag: str) -> tuple[float, float]:
     t0 = time.monotonic()
     done = nfv(
         "deploy", "--profile", "lab", "--registry", REGISTRY, "--set", NODE_PORT,
+        "--set", S1AP_NODE_PORT,
         "--set-string", f"image.tag={tag}", "-n", NAMESPACE, env=env,
     )  # fmt: skip
     wall = time.monotonic() - t0

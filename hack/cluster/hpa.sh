@@ -4,16 +4,10 @@
 # back to 1 when the load stops. Runs smoke.sh's image step first. Exit 0 only if both seen.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.sh
-. "$here/versions.sh"
-DIR="${NFV_CLUSTER_DIR:-$NFV_CACHE/cluster}"
-BIN="$NFV_CACHE/k8s/$K8S_VERSION/bin"
-export KUBECONFIG="$DIR/conf/admin.kubeconfig"
+LOG_TAG=hpa
+# shellcheck source=check-env.sh
+. "$here/check-env.sh"
 NS=nfv-hpa
-IMAGE=localhost/nfv/probe:2
-kubectl() { "$BIN/kubectl" "$@"; }
-log() { printf '[hpa %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-t0=$SECONDS
 ctr --address "$DIR/run/containerd/containerd.sock" -n k8s.io images ls -q | grep -qxF "$IMAGE" \
   || { echo "run hack/cluster/smoke.sh first (it builds $IMAGE)" >&2; exit 1; }
 

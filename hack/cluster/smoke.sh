@@ -6,17 +6,11 @@
 #   hack/cluster/cluster up && hack/cluster/smoke.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.sh
-. "$here/versions.sh"
-DIR="${NFV_CLUSTER_DIR:-$NFV_CACHE/cluster}"
-BIN="$NFV_CACHE/k8s/$K8S_VERSION/bin"
-export KUBECONFIG="$DIR/conf/admin.kubeconfig"
+LOG_TAG=smoke
+# shellcheck source=check-env.sh
+. "$here/check-env.sh"
 NS=nfv-smoke
-IMAGE=localhost/nfv/probe:2
 NODEPORT=30999
-kubectl() { "$BIN/kubectl" "$@"; }
-log() { printf '[smoke %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-t0=$SECONDS
 
 # the probe image: one static Go binary, built here, imported into the cluster's containerd
 tar="$NFV_CACHE/images/probe-2.tar"

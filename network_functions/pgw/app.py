@@ -32,7 +32,7 @@ from network_functions.protocols import gtpv2c as g
 from network_functions.protocols.gtpv2c import Fteid, GtpError, Message
 from network_functions.runtime.config import ConfigError
 from network_functions.runtime.epc import ApnConfig, EpcConfig
-from network_functions.runtime.gtp import GtpConfig, GtpEndpoint, Peer, TeidAllocator
+from network_functions.runtime.gtp import GtpConfig, Peer, TeidAllocator
 from network_functions.runtime.service import BaseConfig, NetworkFunction
 from network_functions.runtime.store import Store, StoreError
 
@@ -125,14 +125,8 @@ class Pgw(NetworkFunction[PgwConfig]):
 
     def __init__(self, config: PgwConfig, *, replica: str) -> None:
         super().__init__(config, replica=replica)
-        gtp = config.gtp
-        self.gtp = GtpEndpoint(
-            config.listen.host,
-            gtp.port,
-            handler=self.handle,
-            t3=gtp.t3,
-            n3=gtp.n3,
-            metrics=self.metrics,
+        self.gtp = config.gtp.endpoint(
+            config.listen.host, handler=self.handle, metrics=self.metrics
         )
         self.apns: dict[str, ApnConfig] = {a.name.lower(): a for a in config.epc.apns}
         self.pools: dict[str, AddressPool] = {}
@@ -151,8 +145,9 @@ class Pgw(NetworkFunction[PgwConfig]):
         store = await self.open_store()
         for name, apn in self.apns.items():
             self.pools[name] = AddressPool(store, name, apn.pool)
-        self.teids = TeidAllocator(store, "pgw:teid-block", block=self.config.gtp.teid_block)
-        self.gtp.recovery = (await store.incr(f"pgw:recovery:{self.replica}")) & 0xFF
+        self.teids = await self.config.gtp.restore(
+            store, self.gtp, prefix="pgw", replica=self.replica
+        )
         if self.config.gx.enabled:
             await self._start_gx()
         await self.gtp.start()

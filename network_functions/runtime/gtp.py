@@ -380,6 +380,23 @@ class GtpConfig(BaseModel):
     # TEIDs taken from the store per refill (see TeidAllocator).
     teid_block: int = Field(default=1024, ge=1, le=1 << 20)
 
+    def endpoint(self, host: str, *, handler: GtpHandler, metrics: Registry) -> GtpEndpoint:
+        """The NF's GTP-C socket on ``host`` with this section's port and T3/N3."""
+        return GtpEndpoint(
+            host, self.port, handler=handler, t3=self.t3, n3=self.n3, metrics=metrics
+        )
+
+    async def restore(
+        self, store: Store, endpoint: GtpEndpoint, *, prefix: str, replica: str
+    ) -> TeidAllocator:
+        """What a GTP-C NF takes from the shared store on start: its TEID allocator (block
+        counter ``<prefix>:teid-block``) and, on ``endpoint``, this replica's Recovery value,
+        one more on every restart (§8.5, TS 23.007 §18: a peer seeing it change knows our
+        contexts are gone)."""
+        teids = TeidAllocator(store, f"{prefix}:teid-block", block=self.teid_block)
+        endpoint.recovery = (await store.incr(f"{prefix}:recovery:{replica}")) & 0xFF
+        return teids
+
 
 class TeidAllocator:
     """TEIDs unique across every replica sharing a store (TS 29.274 §5.5.2 wants them

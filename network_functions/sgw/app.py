@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from network_functions.protocols import gtpv2c as g
 from network_functions.protocols.gtpv2c import Fteid, GtpError, Ie, Message
 from network_functions.runtime.epc import EpcConfig
-from network_functions.runtime.gtp import GtpConfig, GtpEndpoint, GtpTimeout, Peer, TeidAllocator
+from network_functions.runtime.gtp import GtpConfig, GtpTimeout, Peer, TeidAllocator
 from network_functions.runtime.names import NameResolutionError
 from network_functions.runtime.service import BaseConfig, NetworkFunction
 from network_functions.runtime.store import Store, StoreError
@@ -102,14 +102,8 @@ class Sgw(NetworkFunction[SgwConfig]):
 
     def __init__(self, config: SgwConfig, *, replica: str) -> None:
         super().__init__(config, replica=replica)
-        gtp = config.gtp
-        self.gtp = GtpEndpoint(
-            config.listen.host,
-            gtp.port,
-            handler=self.handle,
-            t3=gtp.t3,
-            n3=gtp.n3,
-            metrics=self.metrics,
+        self.gtp = config.gtp.endpoint(
+            config.listen.host, handler=self.handle, metrics=self.metrics
         )
         self.teids: TeidAllocator | None = None
         self._pgw_addresses: list[str] = []
@@ -128,8 +122,9 @@ class Sgw(NetworkFunction[SgwConfig]):
 
     async def start(self) -> None:
         store = await self.open_store()
-        self.teids = TeidAllocator(store, "sgw:teid-block", block=self.config.gtp.teid_block)
-        self.gtp.recovery = (await store.incr(f"sgw:recovery:{self.replica}")) & 0xFF
+        self.teids = await self.config.gtp.restore(
+            store, self.gtp, prefix="sgw", replica=self.replica
+        )
         self.gtp.on_peer_restart = self._peer_restarted
         await self.gtp.start()
         self._echo_task = asyncio.get_running_loop().create_task(self._echo_loop())

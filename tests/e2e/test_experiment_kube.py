@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 NAMESPACE = "nfv-e2e-load"
 SIP_NODE_PORT = 31062
+S1AP_NODE_PORT = 31067  # the MME (enabled by default) claims the lab's S1AP port too
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,9 @@ def cluster_core(cluster: Cluster, registry: str, e2e_image_tag: str) -> Iterato
     try:
         platform.destroy(timeout=120)  # what a failed earlier run left
         overrides = {
-            "kubernetes": {"exposure": {"node_ports": {"sip": SIP_NODE_PORT}}},
+            "kubernetes": {
+                "exposure": {"node_ports": {"sip": SIP_NODE_PORT, "s1ap": S1AP_NODE_PORT}}
+            },
             "image": {"tag": e2e_image_tag},
         }
         platform.deploy(profile="lab", overrides=overrides, registry=registry, timeout=150)

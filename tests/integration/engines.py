@@ -122,6 +122,20 @@ def wait_healthy(containers: list[Any], is_healthy: Callable[[Any], bool]) -> No
     assert not pending, [(c.name, c.logs().decode()[-1500:]) for c in pending]
 
 
+def run_healthy_alone(
+    engine: Any, refs: dict[str, str], directory: Path, wait: Callable[[list[Any]], None]
+) -> None:
+    """Each NF of ``refs`` (NF name -> image) in its own container alone (lab configs written
+    to ``directory``) becomes healthy by ``wait``; the containers are removed afterwards."""
+    render_configs(directory)
+    containers = [run_alone(engine, ref, nf, directory) for nf, ref in refs.items()]
+    try:
+        wait(containers)
+    finally:
+        for c in containers:
+            c.remove(force=True)
+
+
 def render_configs(directory: Path) -> None:
     """Every NF's config file of the lab profile, readable by the image's user."""
     catalog = load_catalog()

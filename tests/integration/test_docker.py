@@ -28,8 +28,7 @@ from tests.integration.engines import (
     build_all,
     check_core,
     engine_client,
-    render_configs,
-    run_alone,
+    run_healthy_alone,
     service,
     wait_healthy,
 )
@@ -54,8 +53,11 @@ def built(engine: Any) -> list[ImageResult]:
     return build_all(engine, "")
 
 
-def _healthy(container: Any) -> bool:
-    return bool(container.attrs["State"].get("Health", {}).get("Status") == "healthy")
+def _wait_healthy(containers: list[Any]) -> None:
+    """The engine runs the images' HEALTHCHECKs itself: wait until each reports healthy."""
+    wait_healthy(
+        containers, lambda c: c.attrs["State"].get("Health", {}).get("Status") == "healthy"
+    )
 
 
 def test_every_nf_has_an_image_within_budget(built: list[ImageResult], engine: Any) -> None:
@@ -85,14 +87,8 @@ def test_unchanged_inputs_build_nothing(built: list[ImageResult], engine: Any) -
 def test_each_nf_container_becomes_healthy(
     built: list[ImageResult], engine: Any, tmp_path: Path
 ) -> None:
-    render_configs(tmp_path)
     refs = {r.name: r.ref for r in built}
-    containers = [run_alone(engine, refs[nf], nf, tmp_path) for nf in load_catalog()]
-    try:
-        wait_healthy(containers, _healthy)
-    finally:
-        for c in containers:
-            c.remove(force=True)
+    run_healthy_alone(engine, {nf: refs[nf] for nf in load_catalog()}, tmp_path, _wait_healthy)
 
 
 def test_push_delete_pull_run(
@@ -113,12 +109,7 @@ def test_push_delete_pull_run(
     pulled = pull_image(engine, remote)
     assert pulled.id == hss.image_id  # same content, same id
     pulled.tag(plan["hss"].repository, plan["hss"].tag)
-    render_configs(tmp_path)
-    container = run_alone(engine, remote, "hss", tmp_path)
-    try:
-        wait_healthy([container], _healthy)
-    finally:
-        container.remove(force=True)
+    run_healthy_alone(engine, {"hss": remote}, tmp_path, _wait_healthy)
 
 
 def test_up_check_down(

@@ -448,7 +448,8 @@ def test_sctp_on_a_kernel_without_it_is_a_clear_startup_error(tmp_path: Path) ->
 
 def test_overload_is_refused_with_503(tmp_path: Path) -> None:
     """With more requests in progress than sip.max_pending, new ones get 503 at once."""
-    lab = CoreLab(tmp_path, lab_values())
+    # the IMS alone (with a PCRF enabled the P-CSCF would wait for its Rx peer)
+    lab = CoreLab(tmp_path, lab_values(nfs={"pcrf": {"enabled": False}}))
     try:
         lab.start("hss")
         pcscf = lab.start("pcscf", env={"NFV__SIP__MAX_PENDING": "1"})

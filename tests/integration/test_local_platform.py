@@ -372,12 +372,12 @@ def test_not_ready_reports_the_nf_and_its_log(fake_core: Core) -> None:
     result = fake_core.nfv(
         *fake_core.up_args(),
         "--timeout",
-        "3",
+        "10",
         check=False,
         extra_env={"FAKENF_NEVER_READY": "icscf"},
     )
     assert result.returncode == 1
-    assert "icscf did not get ready within 3 s" in result.stderr
+    assert re.search(r"icscf did not get ready within \d+ s", result.stderr), result.stderr
     assert "FAKENF_NEVER_READY names this NF" in result.stderr
     assert "last lines of" in result.stderr and "icscf-0.log" in result.stderr
     fake_core.assert_clean()
@@ -385,7 +385,7 @@ def test_not_ready_reports_the_nf_and_its_log(fake_core: Core) -> None:
 
 def test_crash_looping_nf_backs_off(fake_core: Core) -> None:
     result = fake_core.nfv(
-        *fake_core.up_args(), "--timeout", "4", check=False, extra_env={"FAKENF_CRASH": "pcscf"}
+        *fake_core.up_args(), "--timeout", "6", check=False, extra_env={"FAKENF_CRASH": "pcscf"}
     )
     assert result.returncode == 1
     assert "pcscf did not get ready" in result.stderr and "exited with code 3" in result.stderr

@@ -12,6 +12,7 @@ timers): the health test runs them on demand through the libpod API, as ``status
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -32,8 +33,7 @@ from tests.integration.engines import (
     build_all,
     check_core,
     engine_client,
-    render_configs,
-    run_alone,
+    run_healthy_alone,
     script,
     service,
     wait_healthy,
@@ -117,14 +117,9 @@ def test_images_build_and_are_cached(built: list[ImageResult], podman: Any) -> N
 def test_each_nf_container_becomes_healthy(
     built: list[ImageResult], podman: Any, tmp_path: Path
 ) -> None:
-    render_configs(tmp_path)
     refs = {r.name: r.ref for r in built}
-    containers = [run_alone(podman, refs[nf], nf, tmp_path) for nf in load_catalog()]
-    try:
-        _wait_healthy(podman, containers)
-    finally:
-        for c in containers:
-            c.remove(force=True)
+    wait = functools.partial(_wait_healthy, podman)
+    run_healthy_alone(podman, {nf: refs[nf] for nf in load_catalog()}, tmp_path, wait)
 
 
 def test_push_delete_pull_run(
@@ -148,12 +143,7 @@ def test_push_delete_pull_run(
     assert pulled.id == hss.image_id  # same content, same id
     pulled.tag(plan["hss"].repository, plan["hss"].tag)
     pulled.tag(plan["hss"].repository, plan.project.version)
-    render_configs(tmp_path)
-    container = run_alone(podman, remote, "hss", tmp_path)
-    try:
-        _wait_healthy(podman, [container])
-    finally:
-        container.remove(force=True)
+    run_healthy_alone(podman, {"hss": remote}, tmp_path, functools.partial(_wait_healthy, podman))
 
 
 def test_up_check_down(built: list[ImageResult], podman: Any, tmp_path: Path) -> None:
