@@ -278,6 +278,7 @@ class SipEndpoint:
         self._timers: dict[tuple[int, str], WheelTimer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
+        self.draining = False
 
         self.metrics_requests = metrics.counter(
             "sip_requests_total", "SIP requests received", ("method",)
@@ -338,8 +339,12 @@ class SipEndpoint:
             self._client_ports.append(csock.getsockname()[1])
 
     def stop_accepting(self) -> None:
-        """Drain step 1: new requests get 503 + Retry-After; transactions go on."""
-        self.accepting = False
+        """Drain step 1. New requests are still served: the replica still has its peers,
+        and on the local platform the kernel keeps handing it flows (SO_REUSEPORT) as long
+        as its service socket is open, so refusing them would fail procedures. The socket
+        is closed by :meth:`wait_idle`; requests arriving after that (on TCP connections
+        that stay open) get 503 + Retry-After."""
+        self.draining = True
 
     @property
     def in_flight(self) -> int:
@@ -348,10 +353,24 @@ class SipEndpoint:
         busy = sum(1 for txn, _ in self._server_txns.values() if txn.state in _OPEN_STATES)
         return busy + sum(1 for e in self._client_txns.values() if e.txn.state in _OPEN_STATES)
 
-    async def wait_idle(self, poll: float = 0.02) -> None:
-        """Drain step 2: return when no transaction and no handler is still in progress."""
+    async def wait_idle(self, poll: float = 0.005) -> None:
+        """Drain step 2: at the first moment no transaction and no handler is in progress,
+        leave the service (close the service UDP socket and the TCP listener: the kernel
+        then hashes new flows to the other replicas) and return. The check and the close
+        happen with no await in between, so no request is taken and then abandoned.
+        Datagrams still queued in the closed socket are lost; their senders retransmit
+        (RFC 3261 §17.1.1.2, §17.1.2.2) and reach a remaining replica."""
         while self.in_flight or self._tasks:
             await asyncio.sleep(poll)
+        self.leave_service()
+
+    def leave_service(self) -> None:
+        """Stop receiving new flows and connections on the shared service port."""
+        self.accepting = False
+        if self._server_udp is not None and self._server_udp.transport is not None:
+            self._server_udp.transport.close()
+        if self._tcp_server is not None:
+            self._tcp_server.close()
 
     async def close(self) -> None:
         self._wheel.close()
@@ -548,13 +567,11 @@ class SipEndpoint:
             or via.port != self.port
             or not 0 < int(port) < 65536
             or int(port) in self._client_ports
-            or self._server_udp is None
-            or self._server_udp.transport is None
         ):
             return False
         self.metrics_replica_forwards.inc()
         host = self.advertise if self.host in ("0.0.0.0", "::", "") else self.host
-        self._server_udp.transport.sendto(response.to_bytes(), (host, int(port)))
+        self.send_to(response.to_bytes(), Target(host, int(port)))
         return True
 
     # -- sending --------------------------------------------------------------------------
@@ -564,8 +581,8 @@ class SipEndpoint:
             self._spawn(self._tcp_send(data, target))
             return
         proto = self._server_udp if from_client is None else self._client_udp[from_client]
-        if proto is None:
-            proto = self._client_udp[0]
+        if proto is None or proto.transport is None or proto.transport.is_closing():
+            proto = self._client_udp[0]  # no service socket (left the service while draining)
         if proto.transport is not None:
             proto.transport.sendto(data, (target.host, target.port))
 

@@ -82,6 +82,26 @@ BASE_HOOKS = (
 # Extras of the project installed into the images: Redis is the state store on Docker and
 # Kubernetes. (uvloop, "fast", is left out: see docs/benchmarks.md for size vs. speed.)
 IMAGE_EXTRAS = ("redis",)
+# pycrate's wheel carries ~270 MB, nearly all compiled ASN.1/CSN.1 specifications and tools the
+# NFs never load: the dependency layer keeps the packages and ASN.1 modules the S1AP codec needs
+# (tests/unit/test_images.py checks the code's imports against these lists).
+PYCRATE_PACKAGES = ("pycrate_asn1c", "pycrate_asn1dir", "pycrate_asn1rt", "pycrate_core")
+PYCRATE_ASN1_MODULES = ("S1AP",)
+_PRUNE_PYCRATE = (
+    "import pathlib, shutil, sysconfig\n"
+    "site = pathlib.Path(sysconfig.get_paths()['purelib'])\n"
+    "keep = {packages!r}\n"
+    "for x in site.glob('pycrate_*'):\n"
+    "    if x.is_dir() and x.name not in keep:\n"
+    "        shutil.rmtree(x)\n"
+    "modules = {modules!r}\n"
+    "for x in (site / 'pycrate_asn1dir').iterdir():\n"
+    "    if x.name not in modules:\n"
+    "        shutil.rmtree(x) if x.is_dir() else x.unlink()\n"
+).format(
+    packages=sorted(PYCRATE_PACKAGES),  # sorted: the Dockerfile's text must not vary
+    modules=sorted({"__init__.py", *(f"{m}.py" for m in PYCRATE_ASN1_MODULES)}),
+)
 
 # -- health ---------------------------------------------------------------------------------
 HEALTH_INTERVAL_S = 5
@@ -282,6 +302,7 @@ RUN ["{PYTHON}", "/tmp/wheels/{pip_wheel}/pip", "install", "--no-index", \
 "--find-links", "/tmp/wheels", "--no-cache-dir", "--disable-pip-version-check", \
 "--root-user-action", "ignore", "--no-warn-script-location", \
 "-r", "/tmp/wheels/requirements.txt"]
+RUN ["{PYTHON}", "-c", {json.dumps(_PRUNE_PYCRATE)}]
 FROM {base_ref}
 COPY --from=build {VENV} {VENV}
 ENV PATH={VENV}/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
@@ -307,7 +328,11 @@ CMD ["--bind", "0.0.0.0", "--port", "6379", "--protected-mode", "no", "--save", 
 
 def nf_dockerfile(nf: NFDescriptor, deps_ref: str, package_dir: str) -> str:
     """The NF image: shared code, then the NF's own package, each compiled to bytecode."""
-    exposed = " ".join(f"{i.port}/{t}" for i in nf.interfaces for t in i.transports)
+    # SCTP is chosen per deployment (values) and Podman refuses `EXPOSE n/sctp`: the image
+    # documents the TCP/UDP ports only.
+    exposed = " ".join(
+        f"{i.port}/{t}" for i in nf.interfaces for t in i.transports if t in ("tcp", "udp")
+    )
     probe = HEALTH_PROBE.format(port=nf.admin_port, timeout=HEALTH_TIMEOUT_S - 1)
     compile_cmd = f'"{PYTHON}", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"'
     return f"""\

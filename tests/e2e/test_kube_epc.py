@@ -112,7 +112,8 @@ def _enb(epc: Epc, enb_id: int, address: tuple[str, int] | None = None) -> Any:
     from network_functions.sim.enb import Enb
 
     target = address or ("127.0.0.1", S1AP_NODE_PORT)
-    return Enb(target, enb_id=enb_id, mcc=epc.mcc, mnc=epc.mnc, tac=1)
+    tac = int(epc.values["network"]["tacs"][0])
+    return Enb(target, enb_id=enb_id, mcc=epc.mcc, mnc=epc.mnc, tac=tac)
 
 
 def _pods(epc: Epc, nf: str) -> list[dict[str, Any]]:

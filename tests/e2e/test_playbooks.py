@@ -31,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 NAMESPACE = "nfv-ansible"
 SIP_NODE_PORT = 30061
+S1AP_NODE_PORT = 30413  # the MME's: not the lab's 30412 either
 PLAYBOOK_TIMEOUT_S = 600
 COMMON = [
     "-e",
@@ -39,6 +40,8 @@ COMMON = [
     f"nfv_registry={REGISTRY}",
     "-e",
     f"kubernetes.exposure.node_ports.sip={SIP_NODE_PORT}",
+    "-e",
+    f"kubernetes.exposure.node_ports.s1ap={S1AP_NODE_PORT}",
     "-e",
     "nfv_timeout=180",
 ]

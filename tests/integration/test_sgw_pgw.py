@@ -21,6 +21,9 @@ from network_functions.protocols.gtpv2c import Fteid, Ie, Message
 from network_functions.runtime.gtp import GtpEndpoint
 from tests.integration.corelab import CoreLab, lab_values
 
+# SGW-C and PGW-C alone: without a PCRF the PGW-C runs with Gx off (test_pgw_gx.py has Gx).
+GATEWAYS_ONLY = {"pcrf": {"enabled": False}}
+
 pytestmark = pytest.mark.integration
 
 SESSIONS = 120
@@ -31,7 +34,7 @@ TINY_POOL = "10.99.0.0/29"  # 8 addresses: network, gateway, broadcast reserved 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
     root: Path = tmp_path_factory.mktemp("sgwpgw")
-    lab = CoreLab(root, lab_values())
+    lab = CoreLab(root, lab_values(nfs=GATEWAYS_ONLY))
     try:
         # A third APN with a tiny pool to exhaust (list items are addressed by index).
         tiny = {"NFV__EPC__APNS__2__NAME": "tiny", "NFV__EPC__APNS__2__POOL": TINY_POOL}
@@ -390,7 +393,7 @@ def test_replicas_sharing_one_address(tmp_path: Path) -> None:
     """As the local platform runs them: two SGW-C replicas on ONE address and port
     (SO_REUSEPORT). Each MME socket's flow lands on one replica; their S5 requests leave
     from per-replica sockets, so the PGW's answers reach the replica that asked."""
-    lab = CoreLab(tmp_path, lab_values())
+    lab = CoreLab(tmp_path, lab_values(nfs=GATEWAYS_ONLY))
     try:
         lab.start("pgw")
         lab.start("sgw")
@@ -436,7 +439,7 @@ def test_replicas_sharing_one_address(tmp_path: Path) -> None:
 
 def test_sgw_is_ready_only_while_the_pgw_answers_echo(tmp_path: Path) -> None:
     """ARCHITECTURE principle 5: the SGW-C's /readyz follows the PGW-C's Echo Responses."""
-    lab = CoreLab(tmp_path, lab_values())
+    lab = CoreLab(tmp_path, lab_values(nfs=GATEWAYS_ONLY))
     fast = {"NFV__GTP__ECHO_INTERVAL": "0.2"}
     try:
         sgw = lab.start("sgw", env=fast)

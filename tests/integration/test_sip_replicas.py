@@ -109,3 +109,75 @@ def test_response_reaching_the_other_replica_is_passed_on() -> None:
             await b.close()
 
     asyncio.run(main())
+
+
+class Answering(Handler):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.served = 0
+
+    async def on_request(self, incoming: IncomingRequest) -> None:
+        self.served += 1
+        incoming.reply(200, f"OK from {self.name}")
+
+
+def test_a_draining_replica_serves_then_leaves_the_service() -> None:
+    """Drain (SIGTERM) on the local platform: the replica answers what the kernel still
+    hands it (no 503), leaves the SO_REUSEPORT group once idle, and from then on every
+    flow reaches the remaining replica."""
+
+    async def main() -> None:
+        port = free_udp_port()
+        handlers = [Answering("a"), Answering("b")]
+        a, b = (
+            SipEndpoint(
+                host=HOST,
+                port=port,
+                advertise=HOST,
+                transports=("udp",),
+                handler=h,
+                metrics=Registry(),
+                client_sockets=1,
+            )
+            for h in handlers
+        )
+        await a.start()
+        await b.start()
+        loop = asyncio.get_running_loop()
+        ues = []
+        try:
+            a.stop_accepting()
+            for i in range(24):  # flows from 24 source ports: the kernel spreads them
+                ue = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                ue.bind((HOST, 0))
+                ue.setblocking(False)
+                ues.append(ue)
+                req = options(port)
+                req.headers.set("Call-ID", f"drain-{i}")
+                req.headers.add(
+                    "Via", f"SIP/2.0/UDP {HOST}:{ue.getsockname()[1]};branch=z9hG4bK-d{i}"
+                )
+                await loop.sock_sendto(ue, req.to_bytes(), (HOST, port))
+                answer = parse_message(await asyncio.wait_for(loop.sock_recv(ue, 65535), 5))
+                assert isinstance(answer, SipResponse) and answer.status == 200
+            assert handlers[0].served > 0, "the kernel gave replica a none of 24 flows"
+            await asyncio.wait_for(a.wait_idle(), 5)
+            served_by_a = handlers[0].served
+            for i, ue in enumerate(ues):
+                req = options(port)
+                req.headers.set("Call-ID", f"after-{i}")
+                req.headers.add(
+                    "Via", f"SIP/2.0/UDP {HOST}:{ue.getsockname()[1]};branch=z9hG4bK-e{i}"
+                )
+                await loop.sock_sendto(ue, req.to_bytes(), (HOST, port))
+                answer = parse_message(await asyncio.wait_for(loop.sock_recv(ue, 65535), 5))
+                assert isinstance(answer, SipResponse) and answer.reason == "OK from b"
+            assert handlers[0].served == served_by_a
+        finally:
+            for ue in ues:
+                ue.close()
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())

@@ -105,8 +105,8 @@ def test_nf_dockerfile_from_descriptor() -> None:
         assert f"USER {USER_ID}:{USER_ID}" in text
         assert f"'{desc.admin_port}'" in text and "HEALTHCHECK" in text and "/healthz" in text
         for iface in desc.interfaces:
-            for t in iface.transports:
-                assert f"{iface.port}/{t}" in text
+            for t in iface.transports:  # SCTP is not EXPOSEd (Podman refuses it)
+                assert (f"{iface.port}/{t}" in text) == (t != "sctp")
         assert f'"-m", "{desc.module}"]' in text and '"/usr/bin/tini", "--"' in text
         # code layer after the shared layer: a change in one NF leaves the shared one cached
         assert text.index("COPY app/") < text.index("COPY nf/")
@@ -339,3 +339,27 @@ def test_free_port_is_free_for_udp_and_tcp() -> None:
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", port))
+
+
+def test_images_keep_every_pycrate_module_the_code_imports() -> None:
+    """The dependency layer prunes pycrate to PYCRATE_PACKAGES / PYCRATE_ASN1_MODULES: every
+    pycrate import in the NFs' code must be among them (else an image would fail to start)."""
+    import re
+
+    from nfv.images.recipe import PYCRATE_ASN1_MODULES, PYCRATE_PACKAGES
+
+    code = Path(__file__).resolve().parents[2] / "network_functions"
+    imports = {
+        m.groups()
+        for path in code.rglob("*.py")
+        for m in re.finditer(
+            r"^\s*(?:from|import)\s+(pycrate_\w+)(?:\.(\w+))?(?:\s+import\s+(\w+))?",
+            path.read_text(),
+            re.M,
+        )
+    }
+    assert imports, "the S1AP codec imports pycrate"
+    for package, submodule, name in imports:
+        assert package in PYCRATE_PACKAGES
+        if package == "pycrate_asn1dir":
+            assert (submodule or name) in PYCRATE_ASN1_MODULES

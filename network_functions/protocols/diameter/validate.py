@@ -35,14 +35,6 @@ from .errors import DiameterParseError
 
 _ANY = Format("*[AVP]", (), True)
 
-# AVP values already found well-formed (the per-value checks of RFC 6733 §4.4: length,
-# decoding, Grouped content), keyed by (code, vendor, data, depth). Most AVPs of a request
-# repeat from message to message (Origin-Host, the realms, the application id group,
-# Server-Name ...), so each is decoded once instead of on every message. Flags, counts and
-# placement are still checked on every message. Bounded: emptied when full.
-GOOD_VALUES_LIMIT = 4096
-_good_values: set[tuple[int, int | None, bytes, int]] = set()
-
 Wrap = Callable[[Avp], Avp]
 
 
@@ -124,9 +116,6 @@ def _check(avps: list[Avp], fmt: Format, depth: int, wrap: Wrap) -> None:
                 f"{defn.name} occurs more than {rule.max_count} time(s) in {fmt.name}",
                 failed_avp=wrap(avp),
             )
-        memo = (avp.code, avp.vendor_id, bytes(avp.data), depth)
-        if memo in _good_values:
-            continue
         if defn.type == "Grouped":
             _check_grouped(avp, key, depth, wrap)
         else:
@@ -135,9 +124,6 @@ def _check(avps: list[Avp], fmt: Format, depth: int, wrap: Wrap) -> None:
             except DiameterParseError as exc:
                 exc.failed_avp = wrap(avp)
                 raise
-        if len(_good_values) >= GOOD_VALUES_LIMIT:
-            _good_values.clear()
-        _good_values.add(memo)
     for rule in fmt.rules:
         if rule.key is not None and counts.get(rule.key, 0) < rule.min_count:
             d = avp_def(rule.name)

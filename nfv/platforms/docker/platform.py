@@ -382,14 +382,18 @@ class DockerPlatform:
         published: tuple[str, int] | None = None
         for iface_name in desc.exposed:
             iface = desc.interface(iface_name)
+            # The engines' port publishing has no SCTP (docker-proxy, rootlessport): S1AP is
+            # published over TCP, which the MME serves unless the values choose SCTP.
+            transports = tuple(t for t in iface.transports if t != "sctp")
             if index == 0:
                 port = sip_port if (sip_port and iface.protocol == "sip") else None
-                port = port or free_port(transports=iface.transports)
-                published = ("127.0.0.1", port)
-                for transport in iface.transports:
+                port = port or free_port(transports=transports)
+                if published is None:
+                    published = ("127.0.0.1", port)
+                for transport in transports:
                     ports[f"{iface.port}/{transport}"] = ("127.0.0.1", port)
             else:
-                for transport in iface.transports:
+                for transport in transports:
                     ports[f"{iface.port}/{transport}"] = ("127.0.0.1",)
         volumes = {
             str((self.dir / "config" / f"{desc.name}.yaml").resolve()): {

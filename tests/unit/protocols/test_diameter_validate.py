@@ -27,7 +27,6 @@ from network_functions.protocols.diameter import (
     validate,
 )
 from network_functions.protocols.diameter.dictionary import parse_format
-from network_functions.protocols.diameter.validate import _ANY as _ANY_FORMAT
 from network_functions.protocols.diameter.validate import _check, _identity
 
 pytestmark = pytest.mark.unit
@@ -298,22 +297,3 @@ def test_error_answer_from_decode_error_uses_partial() -> None:
     assert err.partial is not None
     ans = error_answer(err.partial, err, origin_host="hss", origin_realm=REALM)
     assert ans.is_error and ans.get("Result-Code") == 3008 and ans.hop_by_hop == 11
-
-
-def test_remembered_values_still_get_the_per_message_checks() -> None:
-    """Values found well-formed once are not decoded again, but counts, placement and
-    flags are checked on every message, and a malformed value is never remembered."""
-    validate(Message.decode(uar().encode()))  # every value of a UAR is now remembered
-    msg = uar()
-    msg.add("Public-Identity", "sip:alice@ims.example")  # a remembered value, twice
-    assert fails(msg).result_code == ResultCode.DIAMETER_AVP_OCCURS_TOO_MANY_TIMES
-    closed = parse_format("closed", "{ Vendor-Id }")
-    host = make_avp("Origin-Host", "x")
-    _check([host], _ANY_FORMAT, 0, _identity)  # remembered as well-formed
-    with pytest.raises(DiameterParseError) as ei:
-        _check([make_avp("Vendor-Id", 1), host], closed, 0, _identity)
-    assert ei.value.result_code == ResultCode.DIAMETER_AVP_NOT_ALLOWED
-    bad = uar()
-    bad.find("User-Name").data = b"\xff\xfe"  # type: ignore[union-attr]
-    for _ in range(2):
-        assert fails(bad).result_code == ResultCode.DIAMETER_INVALID_AVP_VALUE
