@@ -113,6 +113,20 @@ ConnectPeer = "{HSS_IDENTITY}" {{ ConnectTo = "{hss_address}"; Port = 3868; No_T
     return path
 
 
+def settle(pcap: Path, quiet: float = 0.5, limit: float = 5.0) -> None:
+    """Wait until the capture file stops growing: dumpcap reads the kernel's buffer and writes
+    in blocks, and a SIGINT too soon after the last packets loses them."""
+    deadline = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = pcap.stat().st_size if pcap.exists() else 0
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.1)
+
+
 def start_capture(tmp: Path, hss_address: str) -> tuple[subprocess.Popen[bytes], Path] | None:
     if shutil.which("tshark") is None:
         return None
@@ -239,6 +253,7 @@ def test_freediameter_peers_with_our_hss(hss_lab: tuple[CoreLab, Replica], tmp_p
     finally:
         stop(fd)
         if capture is not None:
+            settle(capture[1])
             stop(capture[0], signal.SIGINT)
 
     if capture is None:

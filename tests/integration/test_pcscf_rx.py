@@ -36,7 +36,12 @@ UE_MEDIA_ADDRESS = "127.0.0.1"  # the simulated UEs' SDP c= line
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreLab]:
-    values = lab_values(nfs={"pcrf": {"enabled": True, "replicas": 1}})
+    # The IMS and the PCRF; the test's PgwThread is the only PGW (a real one would share its
+    # Origin-Host and take the PCRF's RARs).
+    off = {"enabled": False}
+    values = lab_values(
+        nfs={"pcrf": {"enabled": True, "replicas": 1}, "mme": off, "sgw": off, "pgw": off}
+    )
     with running_core(tmp_path_factory.mktemp("core-rx"), values) as lab:
         yield lab
 
