@@ -14,6 +14,7 @@ afterwards only if the session fixtures (tests/e2e/conftest.py) started them.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -84,7 +85,8 @@ def _namespace_exists() -> bool:
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
 
-    config.load_kube_config()
+    # explicit: the client reads $KUBECONFIG once, at import, maybe before the fixture set it
+    config.load_kube_config(config_file=os.environ["KUBECONFIG"])
     try:
         client.CoreV1Api().read_namespace(NAMESPACE)
     except ApiException as exc:
@@ -97,7 +99,8 @@ def _namespace_exists() -> bool:
 def _ready_replicas() -> dict[str, tuple[int, int]]:
     from kubernetes import client, config
 
-    config.load_kube_config()
+    # explicit: the client reads $KUBECONFIG once, at import, maybe before the fixture set it
+    config.load_kube_config(config_file=os.environ["KUBECONFIG"])
     apps = client.AppsV1Api()
     return {
         d.metadata.name: (d.spec.replicas, d.status.ready_replicas or 0)
